@@ -1,0 +1,425 @@
+/**
+ * Classification head over sentence features, and its training routine.
+ *
+ * Sparse features go through an "embedding bag": an Embedding over bucket ids, weighted by
+ * the per-id weights (Dot over the position axis), so cost follows the non-zeros, not the
+ * bucket count. With no hidden layer this is exactly (multinomial) logistic regression.
+ * The model uses only standard serialisable layers and ends in a separate Activation layer,
+ * so training can work on logits while `model.predict` returns probabilities.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DenseFeatures, Features, SparseFeatures } from '../../src/tf/embedder.js';
+
+export interface HeadSpec {
+  featureKind: 'dense' | 'sparse';
+  /** Dense feature width, or sparse bucket count (ids 1..dim, 0 = padding). */
+  dim: number;
+  numClasses: number;
+  multiLabel: boolean;
+  /** Hidden ReLU units; 0 or absent = linear (logistic regression). */
+  hidden?: number;
+  /** Dropout before the output layer (only with a hidden layer) or on dense inputs. */
+  dropout?: number;
+  seed?: number;
+}
+
+const LOGITS = 'logits';
+
+export function buildHead(spec: HeadSpec): tf.LayersModel {
+  const hidden = spec.hidden ?? 0;
+  const seed = spec.seed ?? 42;
+  const dropout = spec.dropout ?? 0;
+  const inputs: tf.SymbolicTensor[] = [];
+  let h: tf.SymbolicTensor;
+  if (spec.featureKind === 'sparse') {
+    const ids = tf.input({ shape: [null], dtype: 'int32', name: 'ids' });
+    const weights = tf.input({ shape: [null, 1], name: 'weights' });
+    inputs.push(ids, weights);
+    const units = hidden > 0 ? hidden : spec.numClasses;
+    // A linear model is convex: zeros give a seed-free, reproducible start.
+    const init = hidden > 0 ? tf.initializers.randomNormal({ stddev: 0.01, seed }) : tf.initializers.zeros();
+    const emb = tf.layers
+      .embedding({ inputDim: spec.dim + 1, outputDim: units, embeddingsInitializer: init, name: 'bag' })
+      .apply(ids) as tf.SymbolicTensor;
+    const bag = tf.layers.dot({ axes: 1, name: 'bag_sum' }).apply([weights, emb]) as tf.SymbolicTensor;
+    h = tf.layers.flatten({ name: 'bag_flat' }).apply(bag) as tf.SymbolicTensor;
+    if (hidden > 0) {
+      h = tf.layers.activation({ activation: 'relu' }).apply(h) as tf.SymbolicTensor;
+      if (dropout > 0) h = tf.layers.dropout({ rate: dropout, seed }).apply(h) as tf.SymbolicTensor;
+      h = dense(spec.numClasses, seed + 1).apply(h) as tf.SymbolicTensor;
+    } else {
+      // Identity-free bias: the embedder is expected to emit a constant bucket; a bias here keeps
+      // the model correct for sparse features without one.
+      h = tf.layers.dense({ units: spec.numClasses, name: LOGITS, kernelInitializer: 'identity' }).apply(h) as tf.SymbolicTensor;
+    }
+  } else {
+    const x = tf.input({ shape: [spec.dim], name: 'features' });
+    inputs.push(x);
+    h = x;
+    if (dropout > 0) h = tf.layers.dropout({ rate: dropout, seed }).apply(h) as tf.SymbolicTensor;
+    if (hidden > 0) {
+      h = tf.layers.dense({ units: hidden, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }).apply(h) as tf.SymbolicTensor;
+      if (dropout > 0) h = tf.layers.dropout({ rate: dropout, seed: seed + 2 }).apply(h) as tf.SymbolicTensor;
+    }
+    h = dense(spec.numClasses, seed + 1).apply(h) as tf.SymbolicTensor;
+  }
+  const probs = tf.layers.activation({ activation: spec.multiLabel ? 'sigmoid' : 'softmax', name: 'probs' }).apply(h) as tf.SymbolicTensor;
+  return tf.model({ inputs, outputs: probs, name: 'text_head' });
+}
+
+function dense(units: number, seed: number): tf.layers.Layer {
+  return tf.layers.dense({ units, name: LOGITS, kernelInitializer: tf.initializers.glorotUniform({ seed }) });
+}
+
+/** Labels: a class index per row, or one multi-hot `Uint8Array(numClasses)` per row. */
+export type Labels = Int32Array | readonly Uint8Array[];
+
+/**
+ * Tensors for rows `index` of `x` (all rows when absent). Sparse rows are trimmed to the
+ * widest row of the selection (padding is id 0, weight 0, packed at the end of each row).
+ */
+export function featuresToTensors(x: Features, index?: ArrayLike<number>): tf.Tensor[] {
+  const rows = index ?? range(x.rows);
+  return x.kind === 'dense' ? [denseTensor(x, rows)] : sparseTensors(x, rows);
+}
+
+function range(n: number): Int32Array {
+  const r = new Int32Array(n);
+  for (let i = 0; i < n; i++) r[i] = i;
+  return r;
+}
+
+function denseTensor(x: DenseFeatures, rows: ArrayLike<number>): tf.Tensor {
+  const out = new Float32Array(rows.length * x.dim);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    out.set(x.values.subarray(r * x.dim, (r + 1) * x.dim), i * x.dim);
+  }
+  return tf.tensor2d(out, [rows.length, x.dim]);
+}
+
+function rowNonZeros(x: SparseFeatures, r: number): number {
+  let n = x.width;
+  while (n > 0 && x.ids[r * x.width + n - 1] === 0) n--;
+  return n;
+}
+
+function sparseTensors(x: SparseFeatures, rows: ArrayLike<number>): tf.Tensor[] {
+  let width = 1;
+  for (let i = 0; i < rows.length; i++) width = Math.max(width, rowNonZeros(x, rows[i]!));
+  const ids = new Int32Array(rows.length * width);
+  const weights = new Float32Array(rows.length * width);
+  const n = Math.min(width, x.width);
+  for (let i = 0; i < rows.length; i++) {
+    const src = rows[i]! * x.width;
+    ids.set(x.ids.subarray(src, src + n), i * width);
+    weights.set(x.weights.subarray(src, src + n), i * width);
+  }
+  return [tf.tensor2d(ids, [rows.length, width], 'int32'), tf.tensor3d(weights, [rows.length, width, 1])];
+}
+
+/** Class probabilities (or per-label sigmoid outputs), row-major `rows * numClasses`. */
+export function predictProbabilities(model: tf.LayersModel, x: Features, batchSize = 512): Float32Array {
+  return predictRows(model, x, range(x.rows), batchSize);
+}
+
+function predictRows(model: tf.LayersModel, x: Features, rows: Int32Array, batchSize: number): Float32Array {
+  const numClasses = outputUnits(model);
+  const out = new Float32Array(rows.length * numClasses);
+  for (let start = 0; start < rows.length; start += batchSize) {
+    const index = rows.subarray(start, Math.min(rows.length, start + batchSize));
+    const probs = tf.tidy(() => {
+      const inputs = featuresToTensors(x, index);
+      return (model.predict(inputs.length === 1 ? inputs[0]! : inputs) as tf.Tensor).dataSync() as Float32Array;
+    });
+    out.set(probs, start * numClasses);
+  }
+  return out;
+}
+
+function outputUnits(model: tf.LayersModel): number {
+  const shape = model.outputs[0]!.shape;
+  return shape[shape.length - 1] ?? 0;
+}
+
+/** Index of the largest value in each row. */
+export function argmaxRows(probs: Float32Array, numClasses: number): Int32Array {
+  const rows = probs.length / numClasses;
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < numClasses; c++) if (probs[r * numClasses + c]! > probs[r * numClasses + best]!) best = c;
+    out[r] = best;
+  }
+  return out;
+}
+
+/** Unweighted mean of per-class F1 over classes that occur in truth or predictions. */
+export function macroF1(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, numClasses: number): number {
+  const tp = new Float64Array(numClasses);
+  const fp = new Float64Array(numClasses);
+  const fn = new Float64Array(numClasses);
+  for (let i = 0; i < yTrue.length; i++) {
+    const t = yTrue[i]!;
+    const p = yPred[i]!;
+    if (t === p) tp[t]!++;
+    else {
+      fp[p]!++;
+      fn[t]!++;
+    }
+  }
+  let sum = 0;
+  let seen = 0;
+  for (let c = 0; c < numClasses; c++) {
+    const denom = 2 * tp[c]! + fp[c]! + fn[c]!;
+    if (denom === 0) continue;
+    sum += (2 * tp[c]!) / denom;
+    seen++;
+  }
+  return seen === 0 ? 0 : sum / seen;
+}
+
+export interface EpochProgress {
+  epoch: number;
+  epochs: number;
+  loss: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  valMacroF1?: number;
+}
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Fraction of rows held out (stratified for single-label) to pick the best epoch. */
+  validationSplit: number;
+  /** Epochs without a better validation loss before stopping. */
+  patience: number;
+  /** 'auto' or true: weight rows by n / (classes * classCount) (single-label only). */
+  classWeights: boolean | 'auto';
+  /** L2 penalty on the output weights (sum of squares, per row-averaged loss). */
+  l2: number;
+  seed: number;
+  signal?: AbortSignal;
+  onEpoch?: (p: EpochProgress) => void;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: Readonly<TrainOptions> = Object.freeze({
+  epochs: 30,
+  batchSize: 256,
+  learningRate: 0.01,
+  validationSplit: 0.1,
+  patience: 2,
+  classWeights: false,
+  l2: 0,
+  seed: 42,
+});
+
+export interface TrainResult {
+  /** Epochs actually run (the weights kept are those of the best epoch). */
+  epochs: number;
+  bestEpoch: number;
+  metrics: { loss: number; valLoss: number; valAccuracy: number; valMacroF1: number; trainSize: number; valSize: number };
+}
+
+/** Seeded PRNG (mulberry32): the same seed gives the same split and batch order. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle(a: Int32Array, rand: () => number): Int32Array {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+  return a;
+}
+
+/** Stratified (by class, or by first positive label) train/validation split of row indices. */
+function splitRows(groups: Int32Array, fraction: number, rand: () => number): { train: Int32Array; val: Int32Array } {
+  const byGroup = new Map<number, number[]>();
+  groups.forEach((g, i) => {
+    const list = byGroup.get(g) ?? [];
+    list.push(i);
+    byGroup.set(g, list);
+  });
+  const train: number[] = [];
+  const val: number[] = [];
+  for (const g of [...byGroup.keys()].sort((a, b) => a - b)) {
+    const rows = shuffle(Int32Array.from(byGroup.get(g)!), rand);
+    // Keep at least one row of each class for training.
+    const k = Math.min(rows.length - 1, Math.round(rows.length * fraction));
+    rows.forEach((r, i) => (i < k ? val : train).push(r));
+  }
+  return { train: Int32Array.from(train), val: Int32Array.from(val) };
+}
+
+function abortError(signal: AbortSignal): Error {
+  if (signal.reason instanceof Error && signal.reason.name === 'AbortError') return signal.reason;
+  const err = new Error('training aborted');
+  err.name = 'AbortError';
+  return err;
+}
+
+function labelGroups(y: Labels): Int32Array {
+  if (y instanceof Int32Array) return y;
+  return Int32Array.from(y, (row) => Math.max(0, row.indexOf(1)));
+}
+
+function classWeightsFor(y: Int32Array, numClasses: number): Float32Array {
+  const counts = new Float64Array(numClasses);
+  for (const c of y) counts[c]!++;
+  return Float32Array.from(counts, (n) => (n > 0 ? y.length / (numClasses * n) : 0));
+}
+
+/** Row targets (one-hot or multi-hot) and per-row loss weights for `rows`. */
+function targets(y: Labels, rows: Int32Array, numClasses: number, classW: Float32Array | null): { t: Float32Array; w: Float32Array } {
+  const t = new Float32Array(rows.length * numClasses);
+  const w = new Float32Array(rows.length).fill(1);
+  rows.forEach((r, i) => {
+    if (y instanceof Int32Array) {
+      t[i * numClasses + y[r]!] = 1;
+      if (classW) w[i] = classW[y[r]!]!;
+    } else {
+      const row = y[r]!;
+      for (let c = 0; c < numClasses; c++) t[i * numClasses + c] = row[c] ? 1 : 0;
+    }
+  });
+  return { t, w };
+}
+
+/** Cross-entropy per row (summed over labels when multi-label), as the training loss. */
+function crossEntropy(probs: Float32Array, t: Float32Array, rows: number, multiLabel: boolean): number {
+  const eps = 1e-7;
+  let sum = 0;
+  for (let i = 0; i < probs.length; i++) {
+    const p = Math.min(1 - eps, Math.max(eps, probs[i]!));
+    sum -= t[i]! * Math.log(p) + (multiLabel ? (1 - t[i]!) * Math.log(1 - p) : 0);
+  }
+  return sum / Math.max(1, rows);
+}
+
+/**
+ * Trains `model` (from `buildHead`) in place with Adam on mini-batches, keeping the weights of
+ * the epoch with the lowest validation loss. Runs on whatever backend is active; sparse heads
+ * need one with an UnsortedSegmentSum kernel (cpu) for the Embedding gradient.
+ */
+export async function trainHead(model: tf.LayersModel, x: Features, y: Labels, options: Partial<TrainOptions> = {}): Promise<TrainResult> {
+  const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
+  const numClasses = outputUnits(model);
+  const multiLabel = !(y instanceof Int32Array);
+  if (y.length !== x.rows) throw new RangeError(`labels (${y.length}) and features (${x.rows}) differ in rows`);
+  const rand = prng(o.seed);
+  const { train, val } = o.validationSplit > 0 ? splitRows(labelGroups(y), o.validationSplit, rand) : { train: range(x.rows), val: new Int32Array(0) };
+  const classW = !multiLabel && o.classWeights !== false ? classWeightsFor(y, numClasses) : null;
+  const logitsModel = tf.model({ inputs: model.inputs, outputs: model.getLayer(LOGITS).output as tf.SymbolicTensor });
+  const penalised = model.trainableWeights.filter((w) => /kernel|embeddings/.test(w.originalName)).map((w) => w.read());
+  const optimizer = tf.train.adam(o.learningRate);
+  const valTargets = targets(y, val, numClasses, null);
+  let best: { loss: number; epoch: number; weights: tf.Tensor[] } | null = null;
+  const last = { loss: NaN, valLoss: NaN, valAccuracy: NaN, valMacroF1: NaN };
+  let epoch = 0;
+  try {
+    while (epoch < o.epochs) {
+      epoch++;
+      shuffle(train, rand);
+      let lossSum = 0;
+      for (let start = 0; start < train.length; start += o.batchSize) {
+        if (o.signal?.aborted) throw abortError(o.signal);
+        const rows = train.subarray(start, Math.min(train.length, start + o.batchSize));
+        const { t, w } = targets(y, rows, numClasses, classW);
+        const loss = tf.tidy(() => {
+          const inputs = featuresToTensors(x, rows);
+          const tt = tf.tensor2d(t, [rows.length, numClasses]);
+          const wt = tf.tensor1d(w);
+          return optimizer.minimize(() => {
+            const logits = logitsModel.apply(inputs, { training: true }) as tf.Tensor2D;
+            const perRow = multiLabel
+              ? tf.sum(sigmoidCrossEntropy(tt, logits), -1) // summed, not averaged, over labels
+              : tf.neg(tf.sum(tf.mul(tt, tf.logSoftmax(logits)), -1));
+            let l = tf.mean(tf.mul(perRow, wt)) as tf.Scalar;
+            if (o.l2 > 0) for (const p of penalised) l = tf.add(l, tf.mul(o.l2, tf.sum(tf.square(p)))) as tf.Scalar;
+            return l;
+          }, true) as tf.Scalar;
+        });
+        lossSum += (await loss.data())[0]! * rows.length;
+        loss.dispose();
+        // Let timers and messages (abort, progress) through between batches.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      last.loss = lossSum / Math.max(1, train.length);
+      if (val.length > 0) {
+        const probs = predictRows(model, x, val, 1024);
+        Object.assign(last, evaluate(probs, valTargets.t, y, val, numClasses, multiLabel));
+      }
+      o.onEpoch?.({ epoch, epochs: o.epochs, loss: last.loss, ...(val.length > 0 ? { valLoss: last.valLoss, valAccuracy: last.valAccuracy, valMacroF1: last.valMacroF1 } : {}) });
+      if (val.length === 0) continue;
+      if (best === null || last.valLoss < best.loss) {
+        best?.weights.forEach((w) => w.dispose());
+        best = { loss: last.valLoss, epoch, weights: model.getWeights().map((w) => w.clone()) };
+      } else if (epoch - best.epoch >= o.patience) break;
+    }
+    if (best !== null && best.epoch !== epoch) {
+      model.setWeights(best.weights);
+      const probs = predictRows(model, x, val, 1024);
+      Object.assign(last, evaluate(probs, valTargets.t, y, val, numClasses, multiLabel));
+    }
+  } finally {
+    best?.weights.forEach((w) => w.dispose());
+    optimizer.dispose();
+  }
+  return {
+    epochs: epoch,
+    bestEpoch: best?.epoch ?? epoch,
+    metrics: { ...last, trainSize: train.length, valSize: val.length },
+  };
+}
+
+/** Stable binary cross-entropy from logits: max(x, 0) - x * t + log(1 + exp(-|x|)). */
+function sigmoidCrossEntropy(t: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return tf.add(tf.sub(tf.relu(x), tf.mul(x, t)), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
+}
+
+function evaluate(probs: Float32Array, t: Float32Array, y: Labels, rows: Int32Array, numClasses: number, multiLabel: boolean) {
+  const valLoss = crossEntropy(probs, t, rows.length, multiLabel);
+  if (!multiLabel) {
+    const truth = Int32Array.from(rows, (r) => (y as Int32Array)[r]!);
+    const pred = argmaxRows(probs, numClasses);
+    let hits = 0;
+    truth.forEach((c, i) => (hits += c === pred[i] ? 1 : 0));
+    return { valLoss, valAccuracy: hits / rows.length, valMacroF1: macroF1(truth, pred, numClasses) };
+  }
+  // Multi-label: per-label (Hamming) accuracy and the mean of per-label binary F1.
+  let hits = 0;
+  let f1 = 0;
+  for (let c = 0; c < numClasses; c++) {
+    const truth = new Int32Array(rows.length);
+    const pred = new Int32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      truth[i] = t[i * numClasses + c]!;
+      pred[i] = probs[i * numClasses + c]! >= 0.5 ? 1 : 0;
+      hits += truth[i] === pred[i] ? 1 : 0;
+    }
+    f1 += binaryF1(truth, pred);
+  }
+  return { valLoss, valAccuracy: hits / (rows.length * numClasses), valMacroF1: f1 / numClasses };
+}
+
+function binaryF1(truth: Int32Array, pred: Int32Array): number {
+  let tp = 0;
+  let wrong = 0;
+  truth.forEach((t, i) => {
+    if (t === 1 && pred[i] === 1) tp++;
+    else if (t !== pred[i]) wrong++;
+  });
+  return tp + wrong === 0 ? 1 : (2 * tp) / (2 * tp + wrong);
+}

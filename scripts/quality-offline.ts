@@ -1,0 +1,140 @@
+/**
+ * Accuracy and speed of the offline text classifier (hashed n-grams + head) on the shared data
+ * sets, next to the reference Python backend's figures (TARGETS.md).
+ *
+ *   npx tsx scripts/quality-offline.ts [dataset ...] [--hidden N] [--lr X] [--batch N] ...
+ *
+ * Trains on train.csv (validation carved from it), evaluates on test.csv. Training runs on the
+ * `cpu` backend (the Embedding gradient needs UnsortedSegmentSum), prediction on `wasm`.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import * as tf from '@tensorflow/tfjs';
+import { HashedNgramEmbedder } from '../src/tf/hashed-ngram-embedder.js';
+import { argmaxRows, buildHead, macroF1, predictProbabilities, trainHead } from '../examples/text-classifier/head.js';
+
+const DATA = process.env.DATA_DIR ?? '/work/shared/data';
+const REFERENCE: Record<string, { acc: number; f1: number; fit: number }> = {
+  'sms-spam-collection': { acc: 0.9928, f1: 0.9842, fit: 0.53 },
+  'sentiment-labelled-sentences': { acc: 0.8383, f1: 0.8383, fit: 0.22 },
+  banking77: { acc: 0.8828, f1: 0.8827, fit: 66.3 },
+};
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    hidden: { type: 'string', default: '0' },
+    dropout: { type: 'string', default: '0' },
+    lr: { type: 'string' },
+    batch: { type: 'string' },
+    epochs: { type: 'string' },
+    patience: { type: 'string' },
+    'val-split': { type: 'string' },
+    l2: { type: 'string' },
+    'class-weights': { type: 'string' },
+    'train-backend': { type: 'string', default: 'cpu' },
+    'word-buckets': { type: 'string' },
+    'char-buckets': { type: 'string' },
+    'char-weight': { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench-results/quality-offline.json' },
+  },
+});
+
+function num(v: string | undefined): number | undefined {
+  return v === undefined ? undefined : Number(v);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function readCsv(path: string): { texts: string[]; labels: string[] } {
+  const records = parse(readFileSync(path), { columns: true, skip_empty_lines: true }) as Array<{ text: string; label: string }>;
+  return { texts: records.map((r) => r.text), labels: records.map((r) => r.label) };
+}
+
+async function useBackend(name: string): Promise<void> {
+  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  await tf.setBackend(name);
+  await tf.ready();
+}
+
+async function runDataset(name: string) {
+  const train = readCsv(join(DATA, name, 'train.csv'));
+  const test = readCsv(join(DATA, name, 'test.csv'));
+  const classes = [...new Set(train.labels)].sort();
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const yTrain = Int32Array.from(train.labels, (l) => index.get(l)!);
+  const yTest = Int32Array.from(test.labels, (l) => index.get(l) ?? -1);
+
+  const embedder = new HashedNgramEmbedder(definedOnly({
+    wordBuckets: num(args['word-buckets']),
+    charBuckets: num(args['char-buckets']),
+    charWeight: num(args['char-weight']),
+  }));
+  let t0 = performance.now();
+  const xTrain = await embedder.embed(train.texts);
+  const featurizeS = (performance.now() - t0) / 1000;
+  const xTest = await embedder.embed(test.texts);
+
+  await useBackend(args['train-backend']);
+  t0 = performance.now();
+  const model = buildHead({ featureKind: 'sparse', dim: embedder.dim, numClasses: classes.length, multiLabel: false, hidden: Number(args.hidden), dropout: Number(args.dropout) });
+  const cw = args['class-weights'];
+  const result = await trainHead(model, xTrain, yTrain, definedOnly({
+    learningRate: num(args.lr),
+    batchSize: num(args.batch),
+    epochs: num(args.epochs),
+    patience: num(args.patience),
+    validationSplit: num(args['val-split']),
+    l2: num(args.l2),
+    classWeights: cw === undefined ? undefined : cw === 'auto' ? ('auto' as const) : cw === 'true',
+    onEpoch: args.verbose ? (p) => console.error(name, JSON.stringify(p)) : undefined,
+  }));
+  const fitS = (performance.now() - t0) / 1000;
+
+  await useBackend('wasm');
+  predictProbabilities(model, xTest); // warm-up (kernel compilation, data moves)
+  t0 = performance.now();
+  const probs = predictProbabilities(model, xTest);
+  const predictS = (performance.now() - t0) / 1000;
+  const pred = argmaxRows(probs, classes.length);
+  let hits = 0;
+  yTest.forEach((c, i) => (hits += c === pred[i] ? 1 : 0));
+  model.dispose();
+  return {
+    dataset: name,
+    nTrain: train.texts.length,
+    nTest: test.texts.length,
+    classes: classes.length,
+    acc: hits / test.texts.length,
+    macroF1: macroF1(yTest, pred, classes.length),
+    featurizeS,
+    featurizeRate: train.texts.length / featurizeS,
+    fitS,
+    epochs: result.epochs,
+    bestEpoch: result.bestEpoch,
+    predictRowsPerS: test.texts.length / predictS,
+    backend: `${args['train-backend']} (fit) / wasm (predict)`,
+    embedder: embedder.id,
+    width: xTrain.width,
+    reference: REFERENCE[name],
+  };
+}
+
+const datasets = positionals.length > 0 ? positionals : Object.keys(REFERENCE);
+const results = [];
+for (const name of datasets) results.push(await runDataset(name));
+
+const f = (v: number, d = 4) => v.toFixed(d);
+console.log('| dataset | n_train | n_test | classes | acc | macro-F1 | featurize s | fit s (epochs) | predict rows/s | backend | ref acc | ref F1 | ref fit s |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  const ref = r.reference;
+  console.log(`| ${r.dataset} | ${r.nTrain} | ${r.nTest} | ${r.classes} | ${f(r.acc)} | ${f(r.macroF1)} | ${f(r.featurizeS, 2)} | ${f(r.fitS, 2)} (${r.epochs}, best ${r.bestEpoch}) | ${Math.round(r.predictRowsPerS)} | ${r.backend} | ${ref ? f(ref.acc) : '-'} | ${ref ? f(ref.f1) : '-'} | ${ref?.fit ?? '-'} |`);
+}
+mkdirSync(join(args.out, '..'), { recursive: true });
+writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), args, results }, null, 2) + '\n');

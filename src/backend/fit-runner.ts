@@ -1,0 +1,155 @@
+/**
+ * Runs a model's `fit` for one job: inline (main thread) or in a long-lived worker thread, so
+ * /health and /predict keep answering while TF.js trains. The worker stays up between jobs, so
+ * what a model caches at module level (embeddings by text) survives from one training to the next.
+ */
+import { Worker } from 'node:worker_threads';
+import type { JsonObject, TrainProgress } from '../types.js';
+import type { FitResult, ModelClass, ModelLogger } from '../model/base.js';
+import type { KeyValueStore } from '../store/types.js';
+import type { ModelModuleRef } from './model-module.js';
+import { buildInstance, type InstanceInit } from './instance.js';
+
+export interface FitJob {
+  init: InstanceInit;
+  request: {
+    event: string;
+    data: JsonObject;
+    tasks: import('../types.js').AnnotatedTask[];
+    workdir: string;
+    jobId: string;
+  };
+}
+
+export interface FitRunner {
+  run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult>;
+  close(): Promise<void>;
+}
+
+export class AbortedError extends Error {
+  constructor(message = 'training cancelled') {
+    super(message);
+    this.name = 'AbortError';
+  }
+}
+
+/** Trains on the calling thread: for model classes given directly rather than as a module. */
+export class InlineFitRunner implements FitRunner {
+  constructor(
+    private readonly modelClass: ModelClass,
+    private readonly kv: KeyValueStore,
+    private readonly logger: ModelLogger,
+  ) {}
+
+  async run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult> {
+    const instance = await buildInstance(this.modelClass, job.init, this.kv, this.logger);
+    try {
+      return await instance.fit({ ...job.request, signal, onProgress });
+    } finally {
+      instance.dispose();
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface WorkerFitRunnerOptions {
+  modelDir: string;
+  tfjsBackend: string;
+  logLevel: string;
+  /** How long a cancelled fit may take to stop before the worker is terminated. */
+  abortGraceMs?: number;
+}
+
+type WorkerMessage =
+  | { type: 'progress'; jobId: string; progress: TrainProgress }
+  | { type: 'done'; jobId: string; result: FitResult }
+  | { type: 'error'; jobId: string; name: string; message: string; stack?: string };
+
+interface Current {
+  jobId: string;
+  resolve: (value: FitResult) => void;
+  reject: (error: Error) => void;
+  onProgress: (p: TrainProgress) => void;
+}
+
+const workerFile = new URL(`./fit-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+export class WorkerFitRunner implements FitRunner {
+  #worker: Worker | undefined;
+  #current: Current | undefined;
+
+  constructor(
+    private readonly model: ModelModuleRef,
+    private readonly options: WorkerFitRunnerOptions,
+  ) {}
+
+  run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult> {
+    if (this.#current) return Promise.reject(new Error('the training worker is busy'));
+    if (signal.aborted) return Promise.reject(new AbortedError());
+    const worker = this.#ensureWorker();
+    return new Promise<FitResult>((resolve, reject) => {
+      let graceTimer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        worker.postMessage({ type: 'abort', jobId: job.request.jobId });
+        // A fit that ignores its signal is stopped the hard way.
+        graceTimer = setTimeout(() => this.#kill(new AbortedError('training cancelled (worker terminated)')), this.options.abortGraceMs ?? 5000);
+        graceTimer.unref();
+      };
+      const settle = () => {
+        signal.removeEventListener('abort', onAbort);
+        if (graceTimer) clearTimeout(graceTimer);
+        this.#current = undefined;
+      };
+      this.#current = {
+        jobId: job.request.jobId,
+        resolve: (value) => (settle(), resolve(value)),
+        reject: (error) => (settle(), reject(error)),
+        onProgress,
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      worker.postMessage({ type: 'fit', job });
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker) await worker.terminate();
+  }
+
+  #ensureWorker(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(workerFile, {
+      workerData: { model: this.model, ...this.options },
+    });
+    worker.unref();
+    worker.on('message', (message: WorkerMessage) => this.#onMessage(message));
+    worker.on('error', (error) => this.#kill(error));
+    worker.on('exit', (code) => {
+      if (this.#worker === worker) this.#worker = undefined;
+      this.#current?.reject(new Error(`training worker exited with code ${code}`));
+    });
+    this.#worker = worker;
+    return worker;
+  }
+
+  #onMessage(message: WorkerMessage): void {
+    const current = this.#current;
+    if (!current || current.jobId !== message.jobId) return;
+    if (message.type === 'progress') current.onProgress(message.progress);
+    else if (message.type === 'done') current.resolve(message.result);
+    else {
+      const error = message.name === 'AbortError' ? new AbortedError(message.message) : new Error(message.message);
+      if (message.stack) error.stack = message.stack;
+      current.reject(error);
+    }
+  }
+
+  #kill(error: Error): void {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.#current?.reject(error);
+    void worker?.terminate();
+  }
+}

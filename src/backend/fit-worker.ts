@@ -1,0 +1,67 @@
+/**
+ * The training worker thread: loads the model module and the TF.js runtime once, then runs one
+ * `fit` at a time on request. Progress and results go back to the main thread as messages.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { TrainProgress } from '../types.js';
+import type { ModelClass } from '../model/base.js';
+import { initTfRuntime } from '../tf/runtime.js';
+import { openStores, type Stores } from '../store/index.js';
+import { createLogger } from '../logger.js';
+import { loadModelClass, type ModelModuleRef } from './model-module.js';
+import { buildInstance } from './instance.js';
+import type { FitJob } from './fit-runner.js';
+import type { TfBackendChoice } from '../config.js';
+
+interface WorkerData {
+  model: ModelModuleRef;
+  modelDir: string;
+  tfjsBackend: TfBackendChoice;
+  logLevel: string;
+}
+
+const data = workerData as WorkerData;
+const port = parentPort;
+if (!port) throw new Error('fit-worker must run in a worker thread');
+
+const logger = createLogger({ level: data.logLevel, pretty: false }).child({ component: 'fit-worker' });
+let ready: Promise<{ modelClass: ModelClass; stores: Stores }> | undefined;
+const controllers = new Map<string, AbortController>();
+
+function prepare() {
+  ready ??= (async () => {
+    await initTfRuntime({ backend: data.tfjsBackend, logger });
+    const modelClass = await loadModelClass(data.model);
+    await modelClass.preload();
+    return { modelClass, stores: openStores(data.modelDir) };
+  })();
+  return ready;
+}
+
+async function runFit(job: FitJob): Promise<void> {
+  const jobId = job.request.jobId;
+  const controller = new AbortController();
+  controllers.set(jobId, controller);
+  try {
+    const { modelClass, stores } = await prepare();
+    const instance = await buildInstance(modelClass, job.init, stores.kv, logger);
+    try {
+      const onProgress = (progress: TrainProgress) => port!.postMessage({ type: 'progress', jobId, progress });
+      const result = await instance.fit({ ...job.request, signal: controller.signal, onProgress });
+      port!.postMessage({ type: 'done', jobId, result: result ?? null });
+    } finally {
+      instance.dispose();
+    }
+  } catch (error) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    const name = controller.signal.aborted ? 'AbortError' : err.name;
+    port!.postMessage({ type: 'error', jobId, name, message: err.message, stack: err.stack });
+  } finally {
+    controllers.delete(jobId);
+  }
+}
+
+port.on('message', (message: { type: 'fit'; job: FitJob } | { type: 'abort'; jobId: string }) => {
+  if (message.type === 'fit') void runFit(message.job);
+  else controllers.get(message.jobId)?.abort(new Error('training cancelled'));
+});

@@ -1,0 +1,30 @@
+/**
+ * label-studio-ml-tfjs: the public entry. Examples and users import from here only.
+ */
+export { LabelStudioMLBase } from './model/base.js';
+export type { ModelInit, ModelClass, PredictOptions, FitRequest, FitResult, ProjectKeyValue, ModelLogger } from './model/base.js';
+export { parseLabelConfig, getFirstTagOccurrence, buildLabelMap } from './model/label-config.js';
+export type { ParsedLabelConfig } from './model/label-config.js';
+export { ModelResponse, PredictionValue } from './model/response.js';
+export { getTaskText, isPreloadNeeded } from './model/task-data.js';
+export { startServer } from './server/start.js';
+export type { StartOptions, RunningServer } from './server/start.js';
+export { createApp } from './server/app.js';
+export { MLBackend } from './backend/ml-backend.js';
+export { INITIAL_VERSION } from './backend/model-registry.js';
+export { loadConfig } from './config.js';
+export type { BackendConfig } from './config.js';
+export { createLogger } from './logger.js';
+export { LabelStudioClient } from './io/label-studio-client.js';
+export { tf, initTfRuntime, getTfRuntimeInfo, memoryStats } from './tf/runtime.js';
+export { fileSystemIO } from './tf/file-io.js';
+export type { Embedder, Features, DenseFeatures, SparseFeatures } from './tf/embedder.js';
+export {
+  MlBackendError,
+  LabelConfigError,
+  TaskDataError,
+  CheckpointError,
+  ConfigError,
+} from './errors.js';
+export type { ErrorCode } from './errors.js';
+export type * from './types.js';

@@ -1,0 +1,58 @@
+/**
+ * Every error becomes a JSON body — never an HTML page, never a stack trace unless DEBUG_ERRORS
+ * asks for one: `{"status": 400, "error": "MLB_ERR_VALIDATION", "detail": "tasks is required", ...}`.
+ * 5xx bodies keep the Python SDK's envelope keys (`detail`, `status`, `result`).
+ */
+import type { Context, Next } from 'koa';
+import type { Logger } from '../logger.js';
+import { MlBackendError } from '../errors.js';
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  type?: string;
+  message?: string;
+  name?: string;
+  stack?: string;
+}
+
+/** Body-parser and router errors carry a status; map them onto our codes. */
+function classify(error: HttpishError): { status: number; code: string } {
+  const status = error.status ?? error.statusCode ?? 500;
+  if (status === 413) return { status, code: 'MLB_ERR_BODY_TOO_LARGE' };
+  if (status === 415) return { status, code: 'MLB_ERR_UNSUPPORTED_MEDIA_TYPE' };
+  if (status === 405) return { status, code: 'MLB_ERR_METHOD_NOT_ALLOWED' };
+  if (status === 404) return { status, code: 'MLB_ERR_NOT_FOUND' };
+  if (status === 400 && error.type === 'entity.parse.failed') return { status, code: 'MLB_ERR_INVALID_JSON' };
+  if (status >= 400 && status < 500) return { status, code: 'MLB_ERR_BAD_REQUEST' };
+  return { status: status >= 500 && status < 600 ? status : 500, code: 'MLB_ERR_INTERNAL' };
+}
+
+export function errorHandler(options: { logger: Logger; debugErrors: boolean }) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (caught) {
+      const error = (caught instanceof Error ? caught : new Error(String(caught))) as Error & HttpishError;
+      const known = error instanceof MlBackendError;
+      const { status, code } = known ? { status: error.status, code: error.code } : classify(error);
+      const expose = known ? error.expose : status < 500;
+      const detail = expose ? error.message : `${error.name}: ${error.message}`;
+      const body: Record<string, unknown> = { status, error: code, detail };
+      if (known && error.details) Object.assign(body, error.details);
+      if (status >= 500 && options.debugErrors) body.result = { traceback: error.stack ?? '' };
+      ctx.status = status;
+      ctx.type = 'application/json';
+      ctx.body = body;
+      if (status >= 500) options.logger.error({ err: error, path: ctx.path }, 'request failed');
+      else options.logger.debug({ status, code, detail, path: ctx.path }, 'request rejected');
+    }
+  };
+}
+
+/** Anything no route answered. */
+export async function notFound(ctx: Context): Promise<void> {
+  if (ctx.body !== undefined || ctx.status !== 404) return;
+  throw new MlBackendError('MLB_ERR_NOT_FOUND', 404, `no route for ${ctx.method} ${ctx.path}`);
+}

@@ -1,0 +1,79 @@
+/**
+ * Prometheus metrics (prom-client): requests by route and status, latency, predictions served,
+ * training jobs by outcome and duration, the version each project serves, TF.js memory, and
+ * the process metrics prom-client collects by default.
+ */
+import client from 'prom-client';
+import type { JobRecord } from '../types.js';
+import type { MLBackend } from '../backend/ml-backend.js';
+import { memoryStats } from '../tf/runtime.js';
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly requests: client.Counter<'route' | 'method' | 'status'>;
+  readonly latency: client.Histogram<'route'>;
+  readonly predictions: client.Counter;
+  readonly jobs: client.Counter<'outcome'>;
+  readonly jobDuration: client.Histogram<'outcome'>;
+  readonly servedVersion: client.Gauge<'project' | 'version'>;
+  readonly #served = new Map<string, string>();
+
+  constructor() {
+    const registers = [this.registry];
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'mlbackend_' });
+    this.requests = new client.Counter({ name: 'mlbackend_http_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status'], registers });
+    this.latency = new client.Histogram({
+      name: 'mlbackend_http_request_duration_seconds',
+      help: 'HTTP request latency by route',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.predictions = new client.Counter({ name: 'mlbackend_predictions_total', help: 'Task predictions served', registers });
+    this.jobs = new client.Counter({ name: 'mlbackend_training_jobs_total', help: 'Finished training jobs by outcome', labelNames: ['outcome'], registers });
+    this.jobDuration = new client.Histogram({
+      name: 'mlbackend_training_duration_seconds',
+      help: 'Training job duration by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800],
+      registers,
+    });
+    this.servedVersion = new client.Gauge({ name: 'mlbackend_model_version_info', help: 'Version each project serves (value 1)', labelNames: ['project', 'version'], registers });
+    new client.Gauge({
+      name: 'mlbackend_tfjs_tensors',
+      help: 'Live TF.js tensors on the main thread',
+      registers,
+      collect() {
+        this.set(memoryStats().numTensors);
+      },
+    });
+    new client.Gauge({
+      name: 'mlbackend_tfjs_bytes',
+      help: 'Bytes held by live TF.js tensors on the main thread',
+      registers,
+      collect() {
+        this.set(memoryStats().numBytes);
+      },
+    });
+  }
+
+  /** Follows the backend's job queue and registry. */
+  watch(backend: MLBackend): void {
+    const training = new client.Gauge({ name: 'mlbackend_training_in_progress', help: 'Training jobs running now', registers: [this.registry] });
+    training.set(0);
+    backend.queue.on('started', () => training.set(backend.queue.runningCount));
+    backend.queue.on('finished', (job: JobRecord) => {
+      training.set(backend.queue.runningCount);
+      this.jobs.inc({ outcome: job.state });
+      if (job.durationMs !== undefined) this.jobDuration.observe({ outcome: job.state }, job.durationMs / 1000);
+      if (job.state === 'succeeded' && job.version) this.setServedVersion(job.project, job.version);
+    });
+  }
+
+  setServedVersion(project: string, version: string): void {
+    const previous = this.#served.get(project);
+    if (previous !== undefined) this.servedVersion.remove({ project, version: previous });
+    this.#served.set(project, version);
+    this.servedVersion.set({ project, version }, 1);
+  }
+}

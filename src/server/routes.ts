@@ -1,0 +1,83 @@
+/**
+ * Every route Label Studio calls, old and new. Routes validate and delegate to the backend;
+ * they hold no model logic.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { MLBackend } from '../backend/ml-backend.js';
+import type { Metrics } from './metrics.js';
+import { validateBody } from './schemas.js';
+import { MlBackendError } from '../errors.js';
+
+export function createRouter(backend: MLBackend, metrics: Metrics): Router {
+  const router = new Router();
+
+  const health = (ctx: Context) => {
+    ctx.body = backend.health();
+  };
+  router.get('/', health);
+  router.get('/health', health);
+
+  /** Readiness: the model's preload finished (liveness stays on /health). */
+  router.get('/ready', (ctx) => {
+    const { ready, error } = backend.ready;
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { ready, ...(error ? { error } : {}) };
+  });
+
+  router.get('/metrics', async (ctx) => {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+
+  router.post('/setup', async (ctx) => {
+    ctx.body = await backend.setup(validateBody('setup', ctx.request.body));
+  });
+
+  router.post('/predict', async (ctx) => {
+    const reply = await backend.predict(validateBody('predict', ctx.request.body));
+    metrics.predictions.inc(reply.results.length);
+    ctx.body = reply;
+  });
+
+  router.post('/webhook', (ctx) => {
+    const reply = backend.webhook(validateBody('webhook', ctx.request.body));
+    ctx.status = reply.status;
+    ctx.body = reply.body;
+  });
+
+  router.post('/train', (ctx) => {
+    const reply = backend.train(validateBody('train', ctx.request.body));
+    ctx.status = reply.status;
+    ctx.body = reply.body;
+  });
+
+  router.get('/is_training', async (ctx) => {
+    ctx.body = await backend.isTraining(ctx.query.project);
+  });
+
+  router.post('/job_status', (ctx) => {
+    const body = validateBody('jobStatus', ctx.request.body);
+    ctx.body = backend.jobStatus(String(body.job));
+  });
+
+  router.get('/versions', async (ctx) => {
+    ctx.body = await backend.versions(ctx.query.project);
+  });
+
+  /** 1.x listed versions with POST {project}; a `version` in the body selects it (rollback). */
+  router.post('/versions', async (ctx) => {
+    const body = validateBody('selectVersion', ctx.request.body);
+    const version = body.version ?? body.model_version;
+    if (typeof version === 'string') {
+      if (body.project === undefined || body.project === null) {
+        throw new MlBackendError('MLB_ERR_VALIDATION', 400, 'project is required to select a version', { field: 'project' });
+      }
+      ctx.body = await backend.selectVersion(body.project, version);
+    } else {
+      ctx.body = await backend.versions(body.project);
+    }
+  });
+
+  return router;
+}

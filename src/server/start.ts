@@ -1,0 +1,95 @@
+/**
+ * Starts the backend: config from env (+ overrides), logger, MLBackend, Koa app, HTTP server,
+ * and a graceful shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests finish,
+ * cancel training without promoting partial checkpoints, close the stores, exit within a bound.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type BackendConfig } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+import { MLBackend } from '../backend/ml-backend.js';
+import type { ModelClass } from '../model/base.js';
+import type { ModelModuleRef } from '../backend/model-module.js';
+import { createApp } from './app.js';
+
+export interface StartOptions {
+  /** The model class (trains on the main thread unless `module` is also given). */
+  modelClass?: ModelClass;
+  /** The module exporting the model class: training then runs in a worker thread. */
+  module?: ModelModuleRef;
+  /** Overrides of the environment's configuration (CLI flags). */
+  config?: Partial<BackendConfig>;
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+  /** Install SIGTERM/SIGINT handlers that shut down and exit (default true). */
+  handleSignals?: boolean;
+}
+
+export interface RunningServer {
+  backend: MLBackend;
+  server: http.Server;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const config = loadConfig(options.env ?? process.env, options.config ?? {});
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const model = options.modelClass
+    ? { modelClass: options.modelClass, ...(options.module ? { module: options.module } : {}) }
+    : options.module
+      ? { module: options.module }
+      : undefined;
+  if (!model) throw new TypeError('startServer needs a modelClass or a module');
+  if (config.basicAuthUser && !config.webhookToken) {
+    logger.warn('Basic auth is on and WEBHOOK_TOKEN is not set: Label Studio webhooks carry no credentials and will get 401 (see README, "Webhooks and auth")');
+  }
+  const backend = await MLBackend.create({ config, logger, model });
+  const { app } = createApp(backend);
+  const server = http.createServer(app.callback());
+  // Slow or stalled bodies must not hold a connection forever.
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${shownHost}:${port}`;
+  logger.info({ url, model: backend.modelClass.modelName, tfBackend: backend.tf.backend }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('shutting down');
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await backend.close('cancel');
+      const bound = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutS * 1000);
+      bound.unref();
+      await serverClosed;
+      clearTimeout(bound);
+      logger.info('stopped');
+    })());
+
+  if (options.handleSignals ?? true) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'signal received');
+      const force = setTimeout(() => process.exit(1), (config.shutdownTimeoutS + 5) * 1000);
+      force.unref();
+      close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return { backend, server, url, port, close };
+}

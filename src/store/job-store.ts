@@ -1,0 +1,54 @@
+/** Job records in SQLite, so /job_status answers after a restart too. */
+import type { JobRecord } from '../types.js';
+import type { Db } from './database.js';
+import type { JobStore } from './types.js';
+
+const DEFAULT_LIST_LIMIT = 50;
+
+export class SqliteJobStore implements JobStore {
+  readonly #db: Db;
+  readonly #save;
+  readonly #get;
+  readonly #list;
+  readonly #unfinished;
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#save = db.prepare<[string, string, string, string, string]>(
+      `INSERT INTO jobs (id, project, state, created_at, json) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET project = excluded.project, state = excluded.state,
+         created_at = excluded.created_at, json = excluded.json`);
+    this.#get = db.prepare<[string], { json: string }>('SELECT json FROM jobs WHERE id = ?');
+    // rowid breaks ties between jobs created in the same millisecond (insertion order).
+    this.#list = db.prepare<[string, number], { json: string }>(
+      'SELECT json FROM jobs WHERE project = ? ORDER BY created_at DESC, rowid DESC LIMIT ?');
+    this.#unfinished = db.prepare<[], { json: string }>(
+      "SELECT json FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_at, rowid");
+  }
+
+  save(job: JobRecord): void {
+    this.#save.run(job.id, job.project, job.state, job.createdAt, JSON.stringify(job));
+  }
+
+  get(id: string): JobRecord | undefined {
+    const row = this.#get.get(id);
+    return row === undefined ? undefined : (JSON.parse(row.json) as JobRecord);
+  }
+
+  listByProject(project: string, limit = DEFAULT_LIST_LIMIT): JobRecord[] {
+    const n = Number.isSafeInteger(limit) && limit > 0 ? limit : DEFAULT_LIST_LIMIT;
+    return this.#list.all(project, n).map((row) => JSON.parse(row.json) as JobRecord);
+  }
+
+  failInterrupted(reason: string): JobRecord[] {
+    const finishedAt = new Date();
+    return this.#db.transaction(() => this.#unfinished.all().map((row) => {
+      const job = JSON.parse(row.json) as JobRecord;
+      const failed: JobRecord = { ...job, state: 'failed', error: reason, finishedAt: finishedAt.toISOString() };
+      const startedMs = job.startedAt === undefined ? NaN : Date.parse(job.startedAt);
+      if (Number.isFinite(startedMs)) failed.durationMs = Math.max(0, finishedAt.getTime() - startedMs);
+      this.save(failed);
+      return failed;
+    }))();
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Universal Sentence Encoder (lite) as a dense Embedder, loaded fully offline from a directory
+ * (TFJS-NOTES §7.4): the graph through our file IOHandler, the vocabulary through USE's own
+ * Tokenizer. No default URL is ever touched (tfhub.dev answers 403, §7.2).
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import * as use from '@tensorflow-models/universal-sentence-encoder';
+import { ConfigError, MlBackendError } from '../errors.js';
+import type { DenseFeatures, Embedder } from './embedder.js';
+import { fileSystemIO } from './file-io.js';
+import { tf } from './runtime.js';
+import { DEFAULT_USE_DIR, USE_LITE_CATALOG, verifyUseDir, type UseCatalog } from './use-files.js';
+
+/** USE-lite drops tokens at position ≥ 128 inside the graph (ClipToMaxLength). */
+const MAX_TOKENS = 128;
+const RESERVED_PIECES = 6;
+
+export interface UseEmbedderOptions {
+  /** Texts per graph execution. @default 64 */
+  batchSize?: number;
+  /** `false` skips the SHA-256 check (only for test models). @default true */
+  verify?: boolean;
+  /** What to verify against. @default USE_LITE_CATALOG */
+  catalog?: UseCatalog;
+}
+
+type Vocabulary = Array<[string, number]>;
+
+export class UseEmbedder implements Embedder {
+  readonly kind = 'dense' as const;
+  readonly id: string;
+  readonly dim: number;
+  readonly dir: string;
+  readonly batchSize: number;
+  #encoder: UseGraph;
+  /** Serialises graph executions: one GraphModel, one executeAsync at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #disposed = false;
+
+  private constructor(init: { dir: string; id: string; dim: number; batchSize: number; encoder: UseGraph }) {
+    this.dir = init.dir;
+    this.id = init.id;
+    this.dim = init.dim;
+    this.batchSize = init.batchSize;
+    this.#encoder = init.encoder;
+  }
+
+  /** Loads model.json, its shards and vocab.json from `dir`; verifies them unless `verify: false`. */
+  static async load(dir: string, opts: UseEmbedderOptions = {}): Promise<UseEmbedder> {
+    const batchSize = opts.batchSize ?? 64;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new TypeError(`UseEmbedder: batchSize must be an integer ≥ 1, got ${String(batchSize)} (${typeof batchSize})`);
+    }
+    const abs = resolve(dir);
+    if (opts.verify !== false) {
+      const check = await verifyUseDir(abs, opts.catalog ?? USE_LITE_CATALOG);
+      if (!check.ok) throw new ConfigError(`USE model files in ${abs} failed verification: ${check.problems.join('; ')}. ${missingUseWeightsMessage([abs])}`);
+    }
+    const modelJson = await readFile(join(abs, 'model.json'));
+    const vocab = parseVocabulary(await readFile(join(abs, 'vocab.json'), 'utf8'), abs);
+    const model = await tf.loadGraphModel(fileSystemIO(abs));
+    const maxPiece = vocab.slice(RESERVED_PIECES).reduce((m, [p]) => Math.max(m, p.length), 1);
+    const encoder: UseGraph = {
+      model,
+      // USE's own Tokenizer, so segmentation matches use.load() exactly.
+      tokenizer: new use.Tokenizer(vocab),
+      // Enough characters for the 128 tokens the graph keeps plus slack for the segmentation
+      // near the cut; bounds the tokenizer's quadratic cost on huge texts.
+      maxChars: (MAX_TOKENS + 16) * maxPiece,
+    };
+    try {
+      // Warm-up probe: compiles the graph once and learns the output width.
+      const probe = await runBatch(encoder, [' ']);
+      const id = `use-lite@${createHash('sha256').update(modelJson).digest('hex').slice(0, 12)}`;
+      return new UseEmbedder({ dir: abs, id, dim: probe.dim, batchSize, encoder });
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }
+
+  async embed(texts: readonly string[]): Promise<DenseFeatures> {
+    if (this.#disposed) throw new MlBackendError('MLB_ERR_MODEL', 500, 'UseEmbedder: embed() after dispose()');
+    const run = this.#queue.then(() => this.#embedAll(texts));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#encoder.model.dispose();
+  }
+
+  async #embedAll(texts: readonly string[]): Promise<DenseFeatures> {
+    const values = new Float32Array(texts.length * this.dim);
+    for (let start = 0; start < texts.length; start += this.batchSize) {
+      const batch = await runBatch(this.#encoder, texts.slice(start, start + this.batchSize));
+      if (batch.dim !== this.dim) throw encoderError(`width ${batch.dim}, expected ${this.dim}`);
+      values.set(batch.values, start * this.dim);
+    }
+    return { kind: 'dense', rows: texts.length, dim: this.dim, values };
+  }
+}
+
+interface UseGraph {
+  model: tf.GraphModel;
+  tokenizer: use.Tokenizer;
+  maxChars: number;
+}
+
+/**
+ * One graph execution with USE's exact sparse input (the same tensors use.embed() builds), but
+ * owning them: every tensor is disposed even when the graph throws. Asserts one row per text.
+ */
+async function runBatch(enc: UseGraph, texts: readonly string[]): Promise<{ dim: number; values: Float32Array }> {
+  // Empty text yields no tokens and so no row (TFJS-NOTES §10): encode it as a single space.
+  const encodings = texts.map((t) => enc.tokenizer.encode(t.trim() === '' ? ' ' : t.slice(0, enc.maxChars)));
+  let total = 0;
+  for (const e of encodings) total += e.length;
+  const pairs = new Int32Array(total * 2); // [sentence, position] per token
+  const ids = new Int32Array(total);
+  let k = 0;
+  encodings.forEach((tokens, row) => {
+    tokens.forEach((id, pos) => {
+      pairs[2 * k] = row;
+      pairs[2 * k + 1] = pos;
+      ids[k] = id;
+      k++;
+    });
+  });
+  const indices = tf.tensor2d(pairs, [total, 2], 'int32');
+  const values = tf.tensor1d(ids, 'int32');
+  let out: tf.Tensor | tf.Tensor[] | undefined;
+  try {
+    out = await enc.model.executeAsync({ indices, values });
+    if (Array.isArray(out)) throw encoderError(`${out.length} outputs, expected 1`);
+    const [rows, dim] = out.shape;
+    if (out.rank !== 2 || rows !== texts.length || dim === undefined) {
+      throw encoderError(`output shape [${out.shape.join(',')}] for ${texts.length} texts`);
+    }
+    const data = await out.data();
+    // Copy: the cpu backend hands out its own storage.
+    return { dim, values: new Float32Array(data as Float32Array) };
+  } finally {
+    indices.dispose();
+    values.dispose();
+    if (out !== undefined) tf.dispose(out);
+  }
+}
+
+function encoderError(detail: string): MlBackendError {
+  return new MlBackendError('MLB_ERR_MODEL', 500, `USE encoder returned ${detail}`);
+}
+
+function parseVocabulary(text: string, dir: string): Vocabulary {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${join(dir, 'vocab.json')} is not valid JSON: ${(err as Error).message}`);
+  }
+  const ok =
+    Array.isArray(parsed) &&
+    parsed.length > RESERVED_PIECES &&
+    parsed.every((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number');
+  if (!ok) throw new ConfigError(`${join(dir, 'vocab.json')} is not a USE vocabulary (an array of [piece, score] pairs)`);
+  const vocab = parsed as Vocabulary;
+  // An empty piece would make the tokenizer's backward pass loop forever.
+  if (vocab.slice(RESERVED_PIECES).some(([p]) => p === '')) throw new ConfigError(`${join(dir, 'vocab.json')} contains an empty piece`);
+  return vocab;
+}
+
+/** The first candidate directory holding a verified USE-lite copy, or null. */
+export async function locateUseWeights(candidates: readonly string[], catalog: UseCatalog = USE_LITE_CATALOG): Promise<string | null> {
+  for (const dir of candidates) {
+    if ((await verifyUseDir(dir, catalog)).ok) return resolve(dir);
+  }
+  return null;
+}
+
+/** What to tell the user when no candidate holds the weights. */
+export function missingUseWeightsMessage(candidates: readonly string[]): string {
+  const where = candidates.length > 0 ? candidates.map((c) => resolve(c)).join(', ') : '(no directory configured)';
+  const dir = candidates[0] ?? DEFAULT_USE_DIR;
+  const names = USE_LITE_CATALOG.files.map((f) => f.name).join(', ');
+  return (
+    `Universal Sentence Encoder (USE-lite) weights not found or not verified in: ${where}. ` +
+    `On a machine with internet access run \`npm run fetch-model -- --dir ${dir}\` ` +
+    `(downloads ${USE_LITE_CATALOG.files.length} files, 28 MB, from ${USE_LITE_CATALOG.baseUrl} and checks their SHA-256), ` +
+    `or copy the nine files (${names}) into a directory; ` +
+    `then set USE_MODEL_DIR to that directory (mount it as a volume or copy it into the image).`
+  );
+}

@@ -1,0 +1,83 @@
+/**
+ * Public types shared by the SDK, the server and the examples: the single source of truth.
+ * Wire shapes follow Label Studio's ML backend protocol (see README, "Protocol").
+ */
+
+/** Any value that survives JSON.stringify/JSON.parse unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** A Label Studio task as sent to /predict or found in an export. Extra fields are kept. */
+export interface Task {
+  id?: number;
+  data: Record<string, unknown>;
+  annotations?: Annotation[];
+  predictions?: unknown[];
+  [key: string]: unknown;
+}
+
+/** One region/classification of an annotation or prediction (LS region JSON). */
+export interface RegionResult {
+  id?: string;
+  from_name: string;
+  to_name: string;
+  type: string;
+  value: Record<string, unknown>;
+  score?: number;
+  [key: string]: unknown;
+}
+
+/** An annotation as Label Studio sends it in webhooks and exports. */
+export interface Annotation {
+  id: number;
+  task?: number;
+  result: RegionResult[];
+  was_cancelled?: boolean;
+  ground_truth?: boolean;
+  [key: string]: unknown;
+}
+
+/** A task with the annotations this backend keeps for it: what `fit` trains on. */
+export interface AnnotatedTask {
+  id: number;
+  data: Record<string, unknown>;
+  annotations: Annotation[];
+}
+
+/** Progress reported by `fit` through its callback; shown by /job_status and the logs. */
+export interface TrainProgress {
+  /** 1-based epoch just finished, if the trainer works in epochs. */
+  epoch?: number;
+  epochs?: number;
+  loss?: number;
+  /** Any other figures worth showing (accuracy, val_loss, ...). */
+  metrics?: Record<string, number>;
+  /** Free-text phase, e.g. "embedding", "training", "saving". */
+  phase?: string;
+}
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A training job as /job_status reports it. */
+export interface JobRecord {
+  id: string;
+  project: string;
+  state: JobState;
+  /** The event that triggered (or last joined) the job: START_TRAINING, ANNOTATION_CREATED, TRAIN, ... */
+  event: string;
+  /** How many triggers collapsed into this job. */
+  triggers: number;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  progress?: TrainProgress;
+  /** Annotations the job trained on. */
+  annotationCount?: number;
+  /** Version created by a successful job. */
+  version?: string;
+  /** Version served when the job started. */
+  baseVersion?: string;
+  error?: string;
+  metrics?: Record<string, number>;
+}
