@@ -4,8 +4,9 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors.js';
+import type { TfBackendChoice } from './tf/runtime.js';
 
-export type TfBackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type { TfBackendChoice };
 export type TrainingThread = 'worker' | 'main';
 
 export interface BackendConfig {
