@@ -34,6 +34,8 @@ export interface BackendConfig {
   trainEveryN: number;
   /** TRAIN_MIN_INTERVAL_S: minimum seconds between the starts of two trainings of a project. */
   trainMinIntervalS: number;
+  /** TRAIN_DEBOUNCE_MS: quiet time an annotation-triggered training waits for more annotations. */
+  trainDebounceMs: number;
   /** KEEP_VERSIONS: checkpoints kept per project (the current one is never pruned). */
   keepVersions: number;
   /** MAX_BODY_MB: largest accepted request body. */
@@ -118,6 +120,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<BackendCon
     trainingThread: readChoice(env, 'TRAINING_THREAD', 'worker', ['worker', 'main'] as const),
     trainEveryN: readInt(env, 'TRAIN_EVERY_N_ANNOTATIONS', 1, 0, 1_000_000),
     trainMinIntervalS: readNumber(env, 'TRAIN_MIN_INTERVAL_S', 0, 0, 86_400),
+    trainDebounceMs: readInt(env, 'TRAIN_DEBOUNCE_MS', 1000, 0, 3_600_000),
     keepVersions: readInt(env, 'KEEP_VERSIONS', 10, 1, 10_000),
     maxBodyMb: readNumber(env, 'MAX_BODY_MB', 50, 0.001, 2048),
     shutdownTimeoutS: readNumber(env, 'SHUTDOWN_TIMEOUT_S', 20, 0, 3600),

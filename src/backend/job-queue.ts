@@ -11,6 +11,8 @@ import type { JobStore } from '../store/types.js';
 export interface TrainTrigger {
   event: string;
   data: JsonObject;
+  /** START_TRAINING and /train start at once; annotation events wait for a quiet moment. */
+  immediate?: boolean;
 }
 
 export interface QueuedJob {
@@ -28,8 +30,13 @@ export interface JobQueueOptions {
   store: JobStore;
   concurrency: number;
   minIntervalMs: number;
+  /** Quiet time an annotation-triggered job waits for more annotations before it starts. */
+  debounceMs?: number;
   now?: () => number;
 }
+
+/** A stream of annotations postpones its job by at most this many debounce periods. */
+const MAX_DEBOUNCE_PERIODS = 5;
 
 interface ProjectSlot {
   running?: QueuedJob | undefined;
@@ -61,15 +68,17 @@ export class JobQueue extends EventEmitter {
   enqueue(project: string, trigger: TrainTrigger): JobRecord {
     if (this.#closed) throw new Error('job queue is shut down');
     const slot = this.#slot(project);
+    const now = this.#now();
     if (slot.pending) {
       const pending = slot.pending;
       pending.trigger = trigger;
       pending.record.event = trigger.event;
       pending.record.triggers += 1;
+      pending.notBefore = this.#startTime(slot, now, trigger, Date.parse(pending.record.createdAt));
       this.#options.store.save(pending.record);
+      this.#reschedule(project);
       return pending.record;
     }
-    const now = this.#now();
     const record: JobRecord = {
       id: `${now.toString(36)}-${randomUUID().slice(0, 8)}`,
       project,
@@ -78,7 +87,7 @@ export class JobQueue extends EventEmitter {
       triggers: 1,
       createdAt: new Date(now).toISOString(),
     };
-    const notBefore = slot.lastStart === undefined ? now : slot.lastStart + this.#options.minIntervalMs;
+    const notBefore = this.#startTime(slot, now, trigger, now);
     slot.pending = { record, trigger, notBefore, controller: new AbortController() };
     this.#options.store.save(record);
     this.emit('queued', record);
@@ -156,6 +165,21 @@ export class JobQueue extends EventEmitter {
 
   #now(): number {
     return this.#options.now?.() ?? Date.now();
+  }
+
+  /** Earliest start: after the minimum interval, and for annotation bursts after a quiet moment. */
+  #startTime(slot: ProjectSlot, now: number, trigger: TrainTrigger, createdAt: number): number {
+    const interval = slot.lastStart === undefined ? 0 : slot.lastStart + this.#options.minIntervalMs;
+    const debounce = this.#options.debounceMs ?? 0;
+    const quiet = trigger.immediate || debounce === 0 ? now : Math.min(now + debounce, createdAt + debounce * MAX_DEBOUNCE_PERIODS);
+    return Math.max(interval, quiet);
+  }
+
+  #reschedule(project: string): void {
+    const slot = this.#slot(project);
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    this.#schedule(project);
   }
 
   /** Starts the project's pending job when its project is free, its time has come and a place is free. */

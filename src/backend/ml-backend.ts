@@ -91,6 +91,7 @@ export class MLBackend {
       store: stores.jobs,
       concurrency: 1,
       minIntervalMs: config.trainMinIntervalS * 1000,
+      debounceMs: config.trainDebounceMs,
     });
     this.#policy = new TrainPolicy(config.trainEveryN);
   }
@@ -194,7 +195,7 @@ export class MLBackend {
     const train = isTrain || this.#policy.onAnnotationEvents(project, Math.max(changed, isDelete ? 0 : 1));
     if (!train) return { status: 201, body: { status: 'ok', result: { stored: changed, training: false } } };
     if (isTrain) this.#policy.reset(project);
-    const job = this.queue.enqueue(project, { event: action, data });
+    const job = this.queue.enqueue(project, { event: action, data, immediate: isTrain });
     return { status: 201, body: { status: 'ok', job: job.id, job_id: job.id, result: { stored: changed, training: true, job: job.id } } };
   }
 
@@ -206,7 +207,7 @@ export class MLBackend {
     readLabelConfig(this.stores.kv, project, body as JsonObject);
     this.stores.annotations.upsert(project, annotationsFromTasks(tasks));
     this.#policy.reset(project);
-    const job = this.queue.enqueue(project, { event: 'TRAIN', data: { project } });
+    const job = this.queue.enqueue(project, { event: 'TRAIN', data: { project }, immediate: true });
     return { status: 201, body: { job: job.id } };
   }
 

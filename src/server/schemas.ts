@@ -5,7 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MlBackendError } from '../errors.js';
 
-const projectRef = { type: ['string', 'integer', 'null'], maxLength: 256 } as const;
+const projectRef = { type: ['string', 'integer', 'null'], maxLength: 4096 } as const;
 const labelConfig = { type: 'string', maxLength: 1_000_000 } as const;
 
 const schemas = {

@@ -4,6 +4,7 @@
  * `model.save(h)`, `tf.loadLayersModel(h)` or `tf.loadGraphModel(h)`; no router is registered,
  * so it coexists with tfjs-node.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { tf } from './runtime.js';
@@ -92,7 +93,7 @@ async function readShard(dir: string, manifestPath: string): Promise<ArrayBuffer
 
 /** Write to a temp sibling, fsync, rename over the target. */
 async function writeFileAtomic(target: string, data: Uint8Array): Promise<void> {
-  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fh = await open(tmp, 'w');
   try {
     await fh.writeFile(data);

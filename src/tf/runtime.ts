@@ -51,6 +51,7 @@ const NATIVE_PACKAGES: ReadonlyArray<{ pkg: NativePackage; specifier: string }> 
   { pkg: 'tfjs-node', specifier: '@tensorflow/tfjs-node' },
 ];
 const WASM_SPECIFIER = '@tensorflow/tfjs-backend-wasm';
+const NOT_INSTALLED = 'Cannot find module (not installed)';
 
 let pending: Promise<TfRuntimeInfo> | null = null;
 let current: TfRuntimeInfo | null = null;
@@ -124,7 +125,8 @@ async function selectBackend(opts: TfRuntimeOptions): Promise<TfRuntimeInfo> {
           'Install @tensorflow/tfjs-node-gpu@4.22.0 (GPU image) or unset TFJS_BACKEND to use wasm/cpu.',
       );
     }
-    for (const r of reasons) opts.logger?.warn({ reason: r }, 'native tfjs backend unavailable');
+    // "Not installed" is the normal case off the GPU image; an installed but broken package is not.
+    for (const r of reasons) if (!r.endsWith(NOT_INSTALLED)) opts.logger?.warn({ reason: r }, 'native tfjs backend installed but unusable');
   }
 
   if (choice === 'auto' || choice === 'wasm') {
@@ -200,7 +202,7 @@ export function wasmBinaryDir(): string | null {
 
 function describeImportError(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return 'Cannot find module (not installed)';
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return NOT_INSTALLED;
   return firstLine(err); // e.g. "The Node.js native addon module (tfjs_binding.node) can not be found at path: ..."
 }
 
