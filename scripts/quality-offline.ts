@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import * as tf from '@tensorflow/tfjs';
 import { HashedNgramEmbedder } from '../src/tf/hashed-ngram-embedder.js';
-import { argmaxRows, buildHead, macroF1, predictProbabilities, trainHead } from '../examples/text-classifier/head.js';
+import { type EpochProgress, argmaxRows, buildHead, macroF1, predictProbabilities, trainHead } from '../examples/text-classifier/head.js';
 
 const DATA = process.env.DATA_DIR ?? '/work/shared/data';
 const REFERENCE: Record<string, { acc: number; f1: number; fit: number }> = {
@@ -47,8 +47,9 @@ function num(v: string | undefined): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** Drops unset options so the callee's defaults apply. */
+function definedOnly<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 function readCsv(path: string): { texts: string[]; labels: string[] } {
@@ -70,11 +71,12 @@ async function runDataset(name: string) {
   const yTrain = Int32Array.from(train.labels, (l) => index.get(l)!);
   const yTest = Int32Array.from(test.labels, (l) => index.get(l) ?? -1);
 
-  const embedder = new HashedNgramEmbedder(definedOnly({
+  const embedderArgs = {
     wordBuckets: num(args['word-buckets']),
     charBuckets: num(args['char-buckets']),
     charWeight: num(args['char-weight']),
-  }));
+  };
+  const embedder = new HashedNgramEmbedder(definedOnly(embedderArgs));
   let t0 = performance.now();
   const xTrain = await embedder.embed(train.texts);
   const featurizeS = (performance.now() - t0) / 1000;
@@ -84,7 +86,7 @@ async function runDataset(name: string) {
   t0 = performance.now();
   const model = buildHead({ featureKind: 'sparse', dim: embedder.dim, numClasses: classes.length, multiLabel: false, hidden: Number(args.hidden), dropout: Number(args.dropout) });
   const cw = args['class-weights'];
-  const result = await trainHead(model, xTrain, yTrain, definedOnly({
+  const trainArgs = {
     learningRate: num(args.lr),
     batchSize: num(args.batch),
     epochs: num(args.epochs),
@@ -92,8 +94,9 @@ async function runDataset(name: string) {
     validationSplit: num(args['val-split']),
     l2: num(args.l2),
     classWeights: cw === undefined ? undefined : cw === 'auto' ? ('auto' as const) : cw === 'true',
-    onEpoch: args.verbose ? (p) => console.error(name, JSON.stringify(p)) : undefined,
-  }));
+    onEpoch: args.verbose ? (p: EpochProgress) => console.error(name, JSON.stringify(p)) : undefined,
+  };
+  const result = await trainHead(model, xTrain, yTrain, definedOnly(trainArgs));
   const fitS = (performance.now() - t0) / 1000;
 
   await useBackend('wasm');

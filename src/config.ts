@@ -40,6 +40,10 @@ export interface BackendConfig {
   keepVersions: number;
   /** MAX_BODY_MB: largest accepted request body. */
   maxBodyMb: number;
+  /** REQUEST_TIMEOUT_S: longest time a client may take to send a whole request (slow bodies), default 120. */
+  requestTimeoutS: number;
+  /** HEADERS_TIMEOUT_S: longest time a client may take to send the request headers, default 30 (at most REQUEST_TIMEOUT_S). */
+  headersTimeoutS: number;
   /** SHUTDOWN_TIMEOUT_S: how long shutdown waits for requests and training before exiting. */
   shutdownTimeoutS: number;
   /** DEBUG_ERRORS: include stack traces in 5xx bodies. */
@@ -123,6 +127,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<BackendCon
     trainDebounceMs: readInt(env, 'TRAIN_DEBOUNCE_MS', 1000, 0, 3_600_000),
     keepVersions: readInt(env, 'KEEP_VERSIONS', 10, 1, 10_000),
     maxBodyMb: readNumber(env, 'MAX_BODY_MB', 50, 0.001, 2048),
+    requestTimeoutS: readNumber(env, 'REQUEST_TIMEOUT_S', 120, 0.1, 86_400),
+    headersTimeoutS: readNumber(env, 'HEADERS_TIMEOUT_S', 30, 0.1, 86_400),
     shutdownTimeoutS: readNumber(env, 'SHUTDOWN_TIMEOUT_S', 20, 0, 3600),
     debugErrors: readBool(env, 'DEBUG_ERRORS', false),
   };

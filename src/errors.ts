@@ -43,6 +43,22 @@ export class MlBackendError extends Error {
   }
 }
 
+/**
+ * True for any MlBackendError, also one thrown by another copy of this module (a model module
+ * loaded through a different loader, or the built package next to the sources).
+ */
+export function isMlBackendError(error: unknown): error is MlBackendError {
+  if (error instanceof MlBackendError) return true;
+  const candidate = error as Partial<MlBackendError> | null;
+  return (
+    candidate instanceof Error &&
+    typeof candidate.code === 'string' &&
+    candidate.code.startsWith('MLB_ERR_') &&
+    typeof candidate.status === 'number' &&
+    typeof candidate.expose === 'boolean'
+  );
+}
+
 export const badRequest = (message: string, details?: Record<string, unknown>) =>
   new MlBackendError('MLB_ERR_BAD_REQUEST', 400, message, details);
 

@@ -71,6 +71,46 @@ function dense(units: number, seed: number): tf.layers.Layer {
   return tf.layers.dense({ units, name: LOGITS, kernelInitializer: tf.initializers.glorotUniform({ seed }) });
 }
 
+interface KernelBackend {
+  readSync(dataId: object): tf.TypedArray;
+  makeTensorInfo?(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo;
+  makeOutput?(shape: number[], dtype: tf.DataType, memoryOffset: undefined, values: tf.TypedArray): tf.TensorInfo;
+}
+
+/**
+ * Scatter-add `UnsortedSegmentSum` (the Embedding gradient), O(rows x width). tfjs's cpu kernel
+ * loops over every segment (O(buckets x rows x width): hours for 32k buckets) and wasm has none.
+ */
+function unsortedSegmentSum({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const b = backend as KernelBackend;
+  const x = inputs.x!;
+  const segmentIds = inputs.segmentIds!;
+  const numSegments = Number(attrs?.numSegments);
+  const values = b.readSync(x.dataId);
+  const ids = b.readSync(segmentIds.dataId);
+  const innerShape = x.shape.slice(segmentIds.shape.length);
+  const inner = innerShape.reduce((a, d) => a * d, 1);
+  const out = x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i]!;
+    if (s < 0 || s >= numSegments) continue;
+    for (let k = 0, src = i * inner, dst = s * inner; k < inner; k++) out[dst + k]! += values[src + k]!;
+  }
+  const shape = [numSegments, ...innerShape];
+  // cpu's makeTensorInfo copies values in; wasm has none and writes them to its heap via makeOutput.
+  return b.makeTensorInfo ? b.makeTensorInfo(shape, x.dtype, out) : b.makeOutput!(shape, x.dtype, undefined, out);
+}
+
+/** Installs the scatter-add kernel on cpu and wasm (idempotent), so sparse heads train on both. */
+export function registerSparseGradientKernel(): void {
+  for (const backendName of ['cpu', 'wasm']) {
+    const existing = tf.getKernel('UnsortedSegmentSum', backendName);
+    if (existing?.kernelFunc === unsortedSegmentSum) continue;
+    if (existing) tf.unregisterKernel('UnsortedSegmentSum', backendName);
+    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName, kernelFunc: unsortedSegmentSum as tf.KernelFunc });
+  }
+}
+
 /** Labels: a class index per row, or one multi-hot `Uint8Array(numClasses)` per row. */
 export type Labels = Int32Array | readonly Uint8Array[];
 
@@ -315,6 +355,7 @@ function crossEntropy(probs: Float32Array, t: Float32Array, rows: number, multiL
  */
 export async function trainHead(model: tf.LayersModel, x: Features, y: Labels, options: Partial<TrainOptions> = {}): Promise<TrainResult> {
   const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
+  registerSparseGradientKernel();
   const numClasses = outputUnits(model);
   const multiLabel = !(y instanceof Int32Array);
   if (y.length !== x.rows) throw new RangeError(`labels (${y.length}) and features (${x.rows}) differ in rows`);

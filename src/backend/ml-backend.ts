@@ -55,6 +55,8 @@ export class MLBackend {
   readonly startedAt = new Date();
   #ready = false;
   #readyError: string | undefined;
+  /** Settles when the model's preload finished (rejects with its error). */
+  preloaded: Promise<void> = Promise.resolve();
   readonly #fitRunner: FitRunner;
   readonly #policy: TrainPolicy;
 
@@ -113,7 +115,8 @@ export class MLBackend {
 
   #preload(): void {
     const started = Date.now();
-    this.modelClass.preload().then(
+    this.preloaded = this.modelClass.preload();
+    this.preloaded.then(
       () => {
         this.#ready = true;
         this.logger.info({ ms: Date.now() - started }, 'model preloaded');

@@ -19,6 +19,30 @@ export interface AppHandle {
 
 const JSON_TYPES = ['json', 'application/*+json'];
 
+/** Label Studio payloads nest a handful of levels; deeper bodies only serve to overflow the stack. */
+export const MAX_JSON_DEPTH = 256;
+
+/** Nesting depth of a parsed JSON value, walked without recursion; stops once past `limit`. */
+function exceedsDepth(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+async function limitDepth(ctx: Context, next: Next): Promise<void> {
+  if (exceedsDepth(ctx.request.body, MAX_JSON_DEPTH)) {
+    throw new MlBackendError('MLB_ERR_VALIDATION', 400, `request body is nested deeper than ${MAX_JSON_DEPTH} levels`, { field: '(body)' });
+  }
+  await next();
+}
+
 /** POST bodies must be JSON; an empty body is read as `{}` so the schema names what is missing. */
 async function requireJson(ctx: Context, next: Next): Promise<void> {
   if (ctx.method === 'POST' && ctx.request.length !== 0 && ctx.get('content-type') !== '' && !ctx.is(JSON_TYPES)) {
@@ -69,10 +93,12 @@ export function createApp(backend: MLBackend): AppHandle {
       },
     }),
   );
+  app.use(limitDepth);
   const router = createRouter(backend, metrics);
+  // notFound wraps the router so allowedMethods (405/501) runs before a route miss becomes a 404.
+  app.use(notFound);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
-  app.use(notFound);
   // Koa logs errors it sees itself; ours are already rendered and logged by errorHandler.
   app.silent = true;
   return { app, metrics };

@@ -3,9 +3,11 @@
  * asks for one: `{"status": 400, "error": "MLB_ERR_VALIDATION", "detail": "tasks is required", ...}`.
  * 5xx bodies keep the Python SDK's envelope keys (`detail`, `status`, `result`).
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../logger.js';
-import { MlBackendError } from '../errors.js';
+import { MlBackendError, isMlBackendError } from '../errors.js';
 
 interface HttpishError {
   status?: number;
@@ -35,7 +37,7 @@ export function errorHandler(options: { logger: Logger; debugErrors: boolean }) 
       await next();
     } catch (caught) {
       const error = (caught instanceof Error ? caught : new Error(String(caught))) as Error & HttpishError;
-      const known = error instanceof MlBackendError;
+      const known = isMlBackendError(error);
       const { status, code } = known ? { status: error.status, code: error.code } : classify(error);
       const expose = known ? error.expose : status < 500;
       const detail = expose ? error.message : `${error.name}: ${error.message}`;
@@ -51,8 +53,31 @@ export function errorHandler(options: { logger: Logger; debugErrors: boolean }) 
   };
 }
 
-/** Anything no route answered. */
-export async function notFound(ctx: Context): Promise<void> {
+/** Anything no route answered (wraps the router, so it sees the outcome of routes and allowedMethods). */
+export async function notFound(ctx: Context, next: Next): Promise<void> {
+  await next();
   if (ctx.body !== undefined || ctx.status !== 404) return;
   throw new MlBackendError('MLB_ERR_NOT_FOUND', 404, `no route for ${ctx.method} ${ctx.path}`);
+}
+
+/**
+ * Node's own answer to a request it could not parse or that timed out (REQUEST_TIMEOUT_S,
+ * HEADERS_TIMEOUT_S) is a bodiless 400/408/431; this sends the same statuses as JSON errors.
+ */
+export function onClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const detail =
+    status === 408 ? 'request not received in time (REQUEST_TIMEOUT_S / HEADERS_TIMEOUT_S)'
+      : status === 431 ? 'request headers are too large'
+        : `malformed HTTP request (${error.code ?? error.message})`;
+  // Only when nothing of a response went out on this connection yet (as Node's default handler).
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent && error.code !== 'ECONNRESET') {
+    const body = JSON.stringify({ status, error: 'MLB_ERR_BAD_REQUEST', detail });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

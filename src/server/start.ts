@@ -11,6 +11,7 @@ import { MLBackend } from '../backend/ml-backend.js';
 import type { ModelClass } from '../model/base.js';
 import type { ModelModuleRef } from '../backend/model-module.js';
 import { createApp } from './app.js';
+import { onClientError } from './error-handler.js';
 
 export interface StartOptions {
   /** The model class (trains on the main thread unless `module` is also given). */
@@ -47,11 +48,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const backend = await MLBackend.create({ config, logger, model });
   const { app } = createApp(backend);
-  const server = http.createServer(app.callback());
-  // Slow or stalled bodies must not hold a connection forever.
-  server.requestTimeout = 120_000;
-  server.headersTimeout = 30_000;
+  // Slow or stalled headers and bodies must not hold a connection forever. Node checks these
+  // timeouts every connectionsCheckingInterval, so that interval follows the shorter one.
+  const requestTimeout = Math.round(config.requestTimeoutS * 1000);
+  const headersTimeout = Math.min(Math.round(config.headersTimeoutS * 1000), requestTimeout);
+  const server = http.createServer(
+    { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4))) },
+    app.callback(),
+  );
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', onClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -76,6 +82,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     })());
 
   if (options.handleSignals ?? true) {
+    // A model that cannot load (missing weights, bad settings) is a start-up error, not a zombie.
+    backend.preloaded.catch((error: unknown) => {
+      logger.fatal({ err: error }, `model preload failed: ${error instanceof Error ? error.message : String(error)}`);
+      void close().finally(() => process.exit(1));
+    });
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'signal received');
       const force = setTimeout(() => process.exit(1), (config.shutdownTimeoutS + 5) * 1000);

@@ -1,0 +1,133 @@
+/**
+ * `train --data file.csv --project ID`: bootstraps a project from a labelled CSV. The rows become
+ * the project's annotations (stored like webhook ones) and one training job runs through the
+ * server's own job queue and trainer, so the version it creates is exactly what a server serves.
+ */
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import type { JobRecord, JsonObject, TrainProgress } from '../types.js';
+import { CliError, LOG_LEVELS, TFJS_BACKENDS, existingEntry, formatMetrics, isInteractive, jsonObjectArg, resolveModelDir } from './support.js';
+import { createProgressView } from './progress.js';
+
+interface TrainFlags {
+  data: string;
+  project: string;
+  textColumn: string;
+  labelColumn: string;
+  labelConfig?: string;
+  entry?: string;
+  export?: string;
+  modelDir?: string;
+  extraParams?: Record<string, unknown>;
+  logLevel: string;
+  tfjsBackend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  json?: boolean;
+}
+
+export function trainCommand(): Command {
+  return new Command('train')
+    .description('train a version offline from a labelled CSV (bootstraps a project from existing labels)')
+    .requiredOption('--data <file>', 'CSV with a header row')
+    .requiredOption('--project <id>', 'Label Studio project id the version belongs to')
+    .option('--text-column <name>', 'column holding the text', 'text')
+    .option('--label-column <name>', 'column holding the label', 'label')
+    .option('--label-config <file>', 'Label Studio label config XML (default: Choices/Text from the distinct labels)')
+    .option('--entry <module>', 'model module (default: the bundled text classifier)')
+    .option('--export <name>', 'named export holding the model class')
+    .option('--model-dir <dir>', 'checkpoint directory (env MODEL_DIR, default ./checkpoints)')
+    .option('--extra-params <json>', 'extra params for the model, as /setup would store them', jsonObjectArg)
+    .addOption(new Option('--log-level <level>', 'backend log level').choices(LOG_LEVELS).default('warn'))
+    .addOption(new Option('--tfjs-backend <backend>', 'TF.js backend (env TFJS_BACKEND, default auto)').choices(TFJS_BACKENDS))
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: TrainFlags) => train(flags));
+}
+
+async function train(flags: TrainFlags): Promise<void> {
+  const module = existingEntry(flags.entry);
+  const csv = await readText(flags.data, 'CSV');
+  const labelConfig = flags.labelConfig !== undefined ? await readText(flags.labelConfig, 'label config') : undefined;
+  const { csvToDataset } = await import('./csv-dataset.js');
+  const dataset = csvToDataset(csv, { textColumn: flags.textColumn, labelColumn: flags.labelColumn, ...(labelConfig !== undefined && { labelConfig }) });
+
+  const [{ loadConfig }, { MLBackend }, { annotationsFromTasks }, settings, { normalizeProjectId }, { createLogger }] = await Promise.all([
+    import('../config.js'),
+    import('../backend/ml-backend.js'),
+    import('../backend/webhook-events.js'),
+    import('../backend/project-settings.js'),
+    import('../store/safe-names.js'),
+    import('../logger.js'),
+  ]);
+  const project = normalizeProjectId(flags.project);
+  // Offline on purpose: a Label Studio export must not replace the CSV's annotations.
+  const env = { ...process.env, LABEL_STUDIO_URL: '', LABEL_STUDIO_HOST: '', LABEL_STUDIO_API_KEY: '', LABEL_STUDIO_ACCESS_TOKEN: '' };
+  const config = loadConfig(env, {
+    modelDir: resolveModelDir(flags.modelDir),
+    logLevel: flags.logLevel,
+    ...(flags.tfjsBackend !== undefined && { tfjsBackend: flags.tfjsBackend }),
+  });
+  const logger = createLogger({ level: config.logLevel, destination: process.stderr, pretty: false });
+  const backend = await MLBackend.create({ config, logger, model: { module: { module, ...(flags.export !== undefined && { exportName: flags.export }) } } });
+  const say = (line: string) => (flags.json ? undefined : console.error(line));
+  try {
+    settings.rememberLabelConfig(backend.stores.kv, project, dataset.labelConfig);
+    if (flags.extraParams) backend.stores.kv.set(project, settings.EXTRA_PARAMS_KEY, flags.extraParams as JsonObject);
+    backend.stores.annotations.upsert(project, annotationsFromTasks(dataset.tasks));
+    say(`${dataset.tasks.length} annotated rows (${dataset.skipped} skipped), labels: ${dataset.labels.join(', ')}`);
+    say(`training ${backend.modelClass.modelName} for project ${project} on ${backend.tf.backend} (model dir ${config.modelDir})`);
+
+    const record = await runOneJob(backend, project, { project: { id: project, label_config: dataset.labelConfig }, source: 'csv' });
+    if (record.state !== 'succeeded') throw new CliError(`training ${record.state}: ${record.error ?? 'no reason given'}`);
+    if (record.version === undefined) throw new CliError('fit returned no train output: no version was created');
+    const result = {
+      project,
+      version: record.version,
+      base_version: record.baseVersion ?? null,
+      annotations: record.annotationCount ?? dataset.tasks.length,
+      metrics: record.metrics ?? {},
+      duration_s: Math.round((record.durationMs ?? 0) / 100) / 10,
+    };
+    if (flags.json) console.log(JSON.stringify(result, null, 2));
+    else console.log(`project ${project}: new version ${result.version} (${formatMetrics(result.metrics) || 'no metrics'}) in ${result.duration_s} s`);
+  } finally {
+    await backend.close('cancel');
+  }
+}
+
+/** Enqueues one immediate job, shows its progress, and resolves with its final record. */
+async function runOneJob(backend: import('../backend/ml-backend.js').MLBackend, project: string, data: JsonObject): Promise<JobRecord> {
+  const view = createProgressView();
+  let jobId: string | undefined;
+  let finished: JobRecord | undefined;
+  const onProgress = (record: JobRecord) => {
+    if (record.id === jobId && record.progress) view.update(record.progress as TrainProgress);
+  };
+  const onFinished = (record: JobRecord) => {
+    if (record.id === jobId) finished = record;
+  };
+  backend.queue.on('progress', onProgress);
+  backend.queue.on('finished', onFinished);
+  // Ctrl-C cancels the job: nothing partial is promoted.
+  const onSigint = () => {
+    if (jobId !== undefined) backend.queue.cancel(jobId, 'cancelled by SIGINT');
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    jobId = backend.queue.enqueue(project, { event: 'START_TRAINING', data, immediate: true }).id;
+    if (!isInteractive()) console.error(`job ${jobId} started`);
+    await backend.queue.onIdle();
+  } finally {
+    view.stop();
+    process.off('SIGINT', onSigint);
+    backend.queue.off('progress', onProgress);
+    backend.queue.off('finished', onFinished);
+  }
+  return finished ?? backend.stores.jobs.get(jobId) ?? (() => { throw new CliError(`job ${jobId} vanished`); })();
+}
+
+async function readText(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read the ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
