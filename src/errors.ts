@@ -49,14 +49,9 @@ export class MlBackendError extends Error {
  */
 export function isMlBackendError(error: unknown): error is MlBackendError {
   if (error instanceof MlBackendError) return true;
-  const candidate = error as Partial<MlBackendError> | null;
-  return (
-    candidate instanceof Error &&
-    typeof candidate.code === 'string' &&
-    candidate.code.startsWith('MLB_ERR_') &&
-    typeof candidate.status === 'number' &&
-    typeof candidate.expose === 'boolean'
-  );
+  if (!(error instanceof Error)) return false;
+  const candidate = error as Error & { code?: unknown; status?: unknown; expose?: unknown };
+  return typeof candidate.code === 'string' && candidate.code.startsWith('MLB_ERR_') && typeof candidate.status === 'number' && typeof candidate.expose === 'boolean';
 }
 
 export const badRequest = (message: string, details?: Record<string, unknown>) =>

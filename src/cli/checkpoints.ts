@@ -146,7 +146,7 @@ async function show(version: string, flags: CommonFlags): Promise<void> {
   console.log(`  size        ${formatBytes(info.sizeBytes)}`);
   if (info.corrupt !== undefined) console.log(`  CORRUPT     ${info.corrupt} (never served)`);
   if (info.job) {
-    console.log(`  job         ${info.job.id} (${info.job.event}), ${info.job.annotationCount ?? '?'} annotations, ${Math.round((info.job.durationMs ?? 0) / 100) / 10} s, based on ${info.job.baseVersion ?? '?'}`);
+    console.log(`  job         ${info.job.id} (${info.job.event}), ${info.job.annotationCount ?? '?'} annotations, based on ${info.job.baseVersion ?? '?'}`);
   }
   if (info.job?.metrics) console.log(`  metrics     ${formatMetrics(info.job.metrics)}`);
   if (labelsOf(info).length > 0) console.log(`  labels      ${labelsOf(info).join(', ')}`);

@@ -16,7 +16,8 @@ export class Metrics {
   readonly jobs: client.Counter<'outcome'>;
   readonly jobDuration: client.Histogram<'outcome'>;
   readonly servedVersion: client.Gauge<'project' | 'version'>;
-  readonly #served = new Map<string, string>();
+  readonly build: client.Gauge<'model' | 'tfjs_backend' | 'tfjs_native'>;
+  readonly ready: client.Gauge;
 
   constructor() {
     const registers = [this.registry];
@@ -39,6 +40,8 @@ export class Metrics {
       registers,
     });
     this.servedVersion = new client.Gauge({ name: 'mlbackend_model_version_info', help: 'Version each project serves (value 1)', labelNames: ['project', 'version'], registers });
+    this.build = new client.Gauge({ name: 'mlbackend_build_info', help: 'Model class and TF.js backend of this process (value 1)', labelNames: ['model', 'tfjs_backend', 'tfjs_native'], registers });
+    this.ready = new client.Gauge({ name: 'mlbackend_ready', help: '1 once the model preload finished (what /ready reports)', registers });
     new client.Gauge({
       name: 'mlbackend_tfjs_tensors',
       help: 'Live TF.js tensors on the main thread',
@@ -59,6 +62,17 @@ export class Metrics {
 
   /** Follows the backend's job queue and registry. */
   watch(backend: MLBackend): void {
+    this.build.set({ model: backend.modelClass.modelName, tfjs_backend: backend.tf.backend, tfjs_native: backend.tf.native ?? 'none' }, 1);
+    const { ready } = this;
+    ready.set(0);
+    // Read at scrape time: the served versions change with training, rollbacks over HTTP and
+    // checkpoints present at start-up, and the registry is the one source of truth for them all.
+    this.servedVersion.collect = async function collectServed(this: client.Gauge<'project' | 'version'>) {
+      const served = await servedVersions(backend);
+      this.reset();
+      for (const [project, version] of served) this.set({ project, version }, 1);
+    };
+    ready.collect = () => ready.set(backend.ready.ready ? 1 : 0);
     const training = new client.Gauge({ name: 'mlbackend_training_in_progress', help: 'Training jobs running now', registers: [this.registry] });
     training.set(0);
     backend.queue.on('started', () => training.set(backend.queue.runningCount));
@@ -66,14 +80,20 @@ export class Metrics {
       training.set(backend.queue.runningCount);
       this.jobs.inc({ outcome: job.state });
       if (job.durationMs !== undefined) this.jobDuration.observe({ outcome: job.state }, job.durationMs / 1000);
-      if (job.state === 'succeeded' && job.version) this.setServedVersion(job.project, job.version);
     });
   }
+}
 
-  setServedVersion(project: string, version: string): void {
-    const previous = this.#served.get(project);
-    if (previous !== undefined) this.servedVersion.remove({ project, version: previous });
-    this.#served.set(project, version);
-    this.servedVersion.set({ project, version }, 1);
+/** Project → served version, for every project with a directory under MODEL_DIR. */
+async function servedVersions(backend: MLBackend): Promise<Array<[string, string]>> {
+  const projects = await backend.stores.checkpoints.listProjects();
+  const pairs: Array<[string, string]> = [];
+  for (const project of projects) {
+    try {
+      pairs.push([project, await backend.registry.servedVersion(project)]);
+    } catch {
+      // An unreadable project must not break the whole scrape; its requests report the error.
+    }
   }
+  return pairs;
 }
