@@ -73,41 +73,101 @@ function dense(units: number, seed: number): tf.layers.Layer {
 
 interface KernelBackend {
   readSync(dataId: object): tf.TypedArray;
+  /** cpu: tensor info holding `values`. */
   makeTensorInfo?(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo;
-  makeOutput?(shape: number[], dtype: tf.DataType, memoryOffset: undefined, values: tf.TypedArray): tf.TensorInfo;
+  /** wasm: tensor info allocated on the heap, viewed with `typedArrayFromHeap`. */
+  makeOutput?(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap?(info: tf.TensorInfo): tf.TypedArray;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** Allocates an output, lets `fill` write it, and returns it; works on cpu and wasm. */
+function makeOutput(b: KernelBackend, shape: number[], dtype: 'float32' | 'int32', fill: (out: tf.TypedArray) => void): tf.TensorInfo {
+  if (b.makeTensorInfo) {
+    const out = dtype === 'int32' ? new Int32Array(shape.reduce((a, d) => a * d, 1)) : new Float32Array(shape.reduce((a, d) => a * d, 1));
+    fill(out);
+    return b.makeTensorInfo(shape, dtype, out);
+  }
+  const info = b.makeOutput!(shape, dtype);
+  fill(b.typedArrayFromHeap!(info));
+  return info;
+}
+
+/** Reads a tensor's values; on wasm a heap view (call after any allocation: growth detaches views). */
+function values(b: KernelBackend, info: tf.TensorInfo): tf.TypedArray {
+  return b.typedArrayFromHeap ? b.typedArrayFromHeap(info) : b.readSync(info.dataId);
 }
 
 /**
  * Scatter-add `UnsortedSegmentSum` (the Embedding gradient), O(rows x width). tfjs's cpu kernel
  * loops over every segment (O(buckets x rows x width): hours for 32k buckets) and wasm has none.
  */
-function unsortedSegmentSum({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const b = backend as KernelBackend;
   const x = inputs.x!;
   const segmentIds = inputs.segmentIds!;
   const numSegments = Number(attrs?.numSegments);
-  const values = b.readSync(x.dataId);
-  const ids = b.readSync(segmentIds.dataId);
   const innerShape = x.shape.slice(segmentIds.shape.length);
   const inner = innerShape.reduce((a, d) => a * d, 1);
-  const out = x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
-  for (let i = 0; i < ids.length; i++) {
-    const s = ids[i]!;
-    if (s < 0 || s >= numSegments) continue;
-    for (let k = 0, src = i * inner, dst = s * inner; k < inner; k++) out[dst + k]! += values[src + k]!;
-  }
-  const shape = [numSegments, ...innerShape];
-  // cpu's makeTensorInfo copies values in; wasm has none and writes them to its heap via makeOutput.
-  return b.makeTensorInfo ? b.makeTensorInfo(shape, x.dtype, out) : b.makeOutput!(shape, x.dtype, undefined, out);
+  const ids = b.readSync(segmentIds.dataId);
+  return makeOutput(b, [numSegments, ...innerShape], x.dtype === 'int32' ? 'int32' : 'float32', (out) => {
+    const src = values(b, x);
+    for (let i = 0; i < ids.length; i++) {
+      const s = ids[i]!;
+      if (s < 0 || s >= numSegments) continue;
+      for (let k = 0, from = i * inner, to = s * inner; k < inner; k++) out[to + k]! += src[from + k]!;
+    }
+  });
 }
 
-/** Installs the scatter-add kernel on cpu and wasm (idempotent), so sparse heads train on both. */
-export function registerSparseGradientKernel(): void {
+/**
+ * `GatherV2` fast path for row lookups (axis 0, no batch dims): one block copy per index.
+ * The stock kernels index element by element (~5 us per 77-float row on wasm), which made
+ * the embedding bag 10-50x slower than its arithmetic. Other cases use the stock kernel.
+ */
+function gatherRows(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args as KernelArgs;
+    const x = inputs.x!;
+    const indices = inputs.indices!;
+    const axis = Number(attrs?.axis ?? 0);
+    if (axis !== 0 || Number(attrs?.batchDims ?? 0) !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32') || x.shape.length < 1) return stock(args);
+    const b = backend as KernelBackend;
+    const rows = x.shape[0]!;
+    const inner = x.shape.slice(1).reduce((a, d) => a * d, 1);
+    const ids = b.readSync(indices.dataId);
+    for (const i of ids) if (!(i >= 0 && i < rows)) throw new RangeError(`GatherV2: the index value ${i} is not in [0, ${rows - 1}]`);
+    return makeOutput(b, [...indices.shape, ...x.shape.slice(1)], x.dtype, (out) => {
+      const src = values(b, x);
+      for (let j = 0; j < ids.length; j++) out.set(src.subarray(ids[j]! * inner, (ids[j]! + 1) * inner), j * inner);
+    });
+  };
+}
+
+const installed = new WeakSet<tf.KernelFunc>();
+
+/**
+ * Installs the sparse kernels above on cpu and wasm (idempotent): fast Embedding forward and
+ * gradient, so sparse heads train and predict on both backends. Call after the backend package
+ * is imported (the wasm stock gather is looked up then).
+ */
+export function registerSparseKernels(): void {
   for (const backendName of ['cpu', 'wasm']) {
-    const existing = tf.getKernel('UnsortedSegmentSum', backendName);
-    if (existing?.kernelFunc === unsortedSegmentSum) continue;
-    if (existing) tf.unregisterKernel('UnsortedSegmentSum', backendName);
-    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName, kernelFunc: unsortedSegmentSum as tf.KernelFunc });
+    const sum = tf.getKernel('UnsortedSegmentSum', backendName);
+    if (!sum || !installed.has(sum.kernelFunc)) {
+      if (sum) tf.unregisterKernel('UnsortedSegmentSum', backendName);
+      const kernelFunc = unsortedSegmentSum as tf.KernelFunc;
+      installed.add(kernelFunc);
+      tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName, kernelFunc });
+    }
+    const gather = tf.getKernel('GatherV2', backendName);
+    if (gather && !installed.has(gather.kernelFunc)) {
+      tf.unregisterKernel('GatherV2', backendName);
+      const kernelFunc = gatherRows(gather.kernelFunc);
+      installed.add(kernelFunc);
+      tf.registerKernel({ ...gather, kernelFunc });
+    }
   }
 }
 
@@ -170,7 +230,7 @@ function predictRows(model: tf.LayersModel, x: Features, rows: Int32Array, batch
     const index = rows.subarray(start, Math.min(rows.length, start + batchSize));
     const probs = tf.tidy(() => {
       const inputs = featuresToTensors(x, index);
-      return (model.predict(inputs.length === 1 ? inputs[0]! : inputs) as tf.Tensor).dataSync() as Float32Array;
+      return (model.predict(inputs.length === 1 ? inputs[0]! : inputs, { batchSize: index.length }) as tf.Tensor).dataSync() as Float32Array;
     });
     out.set(probs, start * numClasses);
   }
@@ -355,7 +415,7 @@ function crossEntropy(probs: Float32Array, t: Float32Array, rows: number, multiL
  */
 export async function trainHead(model: tf.LayersModel, x: Features, y: Labels, options: Partial<TrainOptions> = {}): Promise<TrainResult> {
   const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
-  registerSparseGradientKernel();
+  registerSparseKernels();
   const numClasses = outputUnits(model);
   const multiLabel = !(y instanceof Int32Array);
   if (y.length !== x.rows) throw new RangeError(`labels (${y.length}) and features (${x.rows}) differ in rows`);

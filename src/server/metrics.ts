@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics (prom-client): requests by route and status, latency, predictions served,
- * training jobs by outcome and duration, the version each project serves, TF.js memory, and
- * the process metrics prom-client collects by default.
+ * training jobs by outcome and duration, the version each project serves, readiness, TF.js
+ * memory, and the process metrics prom-client collects by default.
  */
 import client from 'prom-client';
 import type { JobRecord } from '../types.js';
@@ -15,9 +15,6 @@ export class Metrics {
   readonly predictions: client.Counter;
   readonly jobs: client.Counter<'outcome'>;
   readonly jobDuration: client.Histogram<'outcome'>;
-  readonly servedVersion: client.Gauge<'project' | 'version'>;
-  readonly build: client.Gauge<'model' | 'tfjs_backend' | 'tfjs_native'>;
-  readonly ready: client.Gauge;
 
   constructor() {
     const registers = [this.registry];
@@ -39,9 +36,6 @@ export class Metrics {
       buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800],
       registers,
     });
-    this.servedVersion = new client.Gauge({ name: 'mlbackend_model_version_info', help: 'Version each project serves (value 1)', labelNames: ['project', 'version'], registers });
-    this.build = new client.Gauge({ name: 'mlbackend_build_info', help: 'Model class and TF.js backend of this process (value 1)', labelNames: ['model', 'tfjs_backend', 'tfjs_native'], registers });
-    this.ready = new client.Gauge({ name: 'mlbackend_ready', help: '1 once the model preload finished (what /ready reports)', registers });
     new client.Gauge({
       name: 'mlbackend_tfjs_tensors',
       help: 'Live TF.js tensors on the main thread',
@@ -60,20 +54,10 @@ export class Metrics {
     });
   }
 
-  /** Follows the backend's job queue and registry. */
+  /** Follows the backend: its job queue, the versions it serves and its readiness. */
   watch(backend: MLBackend): void {
-    this.build.set({ model: backend.modelClass.modelName, tfjs_backend: backend.tf.backend, tfjs_native: backend.tf.native ?? 'none' }, 1);
-    const { ready } = this;
-    ready.set(0);
-    // Read at scrape time: the served versions change with training, rollbacks over HTTP and
-    // checkpoints present at start-up, and the registry is the one source of truth for them all.
-    this.servedVersion.collect = async function collectServed(this: client.Gauge<'project' | 'version'>) {
-      const served = await servedVersions(backend);
-      this.reset();
-      for (const [project, version] of served) this.set({ project, version }, 1);
-    };
-    ready.collect = () => ready.set(backend.ready.ready ? 1 : 0);
-    const training = new client.Gauge({ name: 'mlbackend_training_in_progress', help: 'Training jobs running now', registers: [this.registry] });
+    const registers = [this.registry];
+    const training = new client.Gauge({ name: 'mlbackend_training_in_progress', help: 'Training jobs running now', registers });
     training.set(0);
     backend.queue.on('started', () => training.set(backend.queue.runningCount));
     backend.queue.on('finished', (job: JobRecord) => {
@@ -81,18 +65,44 @@ export class Metrics {
       this.jobs.inc({ outcome: job.state });
       if (job.durationMs !== undefined) this.jobDuration.observe({ outcome: job.state }, job.durationMs / 1000);
     });
+    // Read at scrape time from the registry, the one source of truth for what is served: so the
+    // gauge is right from start-up (existing checkpoints) and after trainings and rollbacks.
+    new client.Gauge({
+      name: 'mlbackend_model_version_info',
+      help: 'Version each project serves (value 1)',
+      labelNames: ['project', 'version'],
+      registers,
+      async collect() {
+        const served = await servedVersions(backend);
+        this.reset();
+        for (const [project, version] of served) this.set({ project, version }, 1);
+      },
+    });
+    new client.Gauge({
+      name: 'mlbackend_ready',
+      help: '1 once the model preload finished (what /ready reports)',
+      registers,
+      collect() {
+        this.set(backend.ready.ready ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: 'mlbackend_build_info',
+      help: 'Model class and TF.js backend of this process (value 1)',
+      labelNames: ['model', 'tfjs_backend', 'tfjs_native'],
+      registers,
+    }).set({ model: backend.modelClass.modelName, tfjs_backend: backend.tf.backend, tfjs_native: backend.tf.native ?? 'none' }, 1);
   }
 }
 
 /** Project → served version, for every project with a directory under MODEL_DIR. */
 async function servedVersions(backend: MLBackend): Promise<Array<[string, string]>> {
-  const projects = await backend.stores.checkpoints.listProjects();
   const pairs: Array<[string, string]> = [];
-  for (const project of projects) {
+  for (const project of await backend.stores.checkpoints.listProjects()) {
     try {
       pairs.push([project, await backend.registry.servedVersion(project)]);
     } catch {
-      // An unreadable project must not break the whole scrape; its requests report the error.
+      // One unreadable project must not break the scrape; its own requests report the error.
     }
   }
   return pairs;

@@ -71,13 +71,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const close = () =>
     (closing ??= (async () => {
       logger.info('shutting down');
+      // Stop accepting; requests in flight finish (cut after the bound), training is cancelled
+      // (its workdir discarded, never promoted) meanwhile. The stores close only after both,
+      // so no request still running ever meets a closed database.
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await backend.close('cancel');
       const bound = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutS * 1000);
       bound.unref();
-      await serverClosed;
+      await Promise.all([serverClosed, backend.queue.shutdown('cancel', config.shutdownTimeoutS * 1000)]);
       clearTimeout(bound);
+      await backend.close('cancel');
       logger.info('stopped');
     })());
 

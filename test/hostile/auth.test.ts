@@ -153,6 +153,7 @@ describe('hostile: auth (BASIC_AUTH_USER/BASIC_AUTH_PASS + WEBHOOK_TOKEN)', func
     for (const wrong of ['', ' ', TOKEN.slice(0, -1), `${TOKEN}x`, TOKEN.toUpperCase(), ` ${TOKEN}`, `${TOKEN}\u0000`, PASS, USER]) {
       for (const [what, headers, query] of ways(wrong)) {
         if (what !== 'query' && /[\u0000]/.test(wrong)) continue; // not a legal header value
+        if (what !== 'query' && wrong.trim() === TOKEN) continue; // HTTP strips whitespace around header values
         expect401(await send(server.url, webhook, headers, query), `POST /webhook with token ${JSON.stringify(wrong)} (${what})`);
       }
     }
