@@ -6,6 +6,8 @@ export type { ModelInit, ModelClass, PredictOptions, FitRequest, FitResult, Proj
 export { parseLabelConfig, getFirstTagOccurrence, buildLabelMap } from './model/label-config.js';
 export type { ParsedLabelConfig } from './model/label-config.js';
 export { ModelResponse, PredictionValue } from './model/response.js';
+export { seedModel } from './model/seed-adapter.js';
+export type { SeedModelSpec, SeedInferenceModel, SeedTrainContext } from './model/seed-adapter.js';
 export { getTaskText, isPreloadNeeded } from './model/task-data.js';
 export { startServer } from './server/start.js';
 export type { StartOptions, RunningServer } from './server/start.js';

@@ -41,8 +41,11 @@ export function buildHead(spec: HeadSpec): tf.LayersModel {
     const emb = tf.layers
       .embedding({ inputDim: spec.dim + 1, outputDim: units, embeddingsInitializer: init, name: 'bag' })
       .apply(ids) as tf.SymbolicTensor;
-    const bag = tf.layers.dot({ axes: 1, name: 'bag_sum' }).apply([weights, emb]) as tf.SymbolicTensor;
-    h = tf.layers.flatten({ name: 'bag_flat' }).apply(bag) as tf.SymbolicTensor;
+    // Weighted sum over positions as multiply + mean: elementwise ops, far faster on wasm than
+    // the batched (1 x W) . (W x K) matmuls of a Dot layer. `featuresToTensors` scales the
+    // weights by the padded width so that the mean is the sum.
+    const weighted = tf.layers.multiply({ name: 'bag_weight' }).apply([emb, weights]) as tf.SymbolicTensor;
+    h = tf.layers.globalAveragePooling1d({ name: 'bag_sum' }).apply(weighted) as tf.SymbolicTensor;
     if (hidden > 0) {
       h = tf.layers.activation({ activation: 'relu' }).apply(h) as tf.SymbolicTensor;
       if (dropout > 0) h = tf.layers.dropout({ rate: dropout, seed }).apply(h) as tf.SymbolicTensor;
@@ -113,12 +116,19 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   const ids = b.readSync(segmentIds.dataId);
   return makeOutput(b, [numSegments, ...innerShape], x.dtype === 'int32' ? 'int32' : 'float32', (out) => {
     const src = values(b, x);
-    for (let i = 0; i < ids.length; i++) {
-      const s = ids[i]!;
-      if (s < 0 || s >= numSegments) continue;
-      for (let k = 0, from = i * inner, to = s * inner; k < inner; k++) out[to + k]! += src[from + k]!;
-    }
+    if (out instanceof Float32Array && src instanceof Float32Array) scatterAdd(out, src, ids, inner);
+    else scatterAdd(out, src, ids, inner);
   });
+}
+
+/** Separate call sites keep the float32 loop monomorphic (and fast). */
+function scatterAdd(out: tf.TypedArray, src: tf.TypedArray, ids: tf.TypedArray, inner: number): void {
+  const numSegments = out.length / inner;
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i]!;
+    if (s < 0 || s >= numSegments) continue;
+    for (let k = 0, from = i * inner, to = s * inner; k < inner; k++) out[to + k]! += src[from + k]!;
+  }
 }
 
 /**
@@ -175,8 +185,9 @@ export function registerSparseKernels(): void {
 export type Labels = Int32Array | readonly Uint8Array[];
 
 /**
- * Tensors for rows `index` of `x` (all rows when absent). Sparse rows are trimmed to the
- * widest row of the selection (padding is id 0, weight 0, packed at the end of each row).
+ * Model inputs for rows `index` of `x` (all rows when absent). Sparse rows are trimmed to the
+ * widest row of the selection (padding is id 0, weight 0, packed at the end of each row), and
+ * weights are multiplied by that width, which the model's mean over positions divides out.
  */
 export function featuresToTensors(x: Features, index?: ArrayLike<number>): tf.Tensor[] {
   const rows = index ?? range(x.rows);
@@ -213,7 +224,7 @@ function sparseTensors(x: SparseFeatures, rows: ArrayLike<number>): tf.Tensor[] 
   for (let i = 0; i < rows.length; i++) {
     const src = rows[i]! * x.width;
     ids.set(x.ids.subarray(src, src + n), i * width);
-    weights.set(x.weights.subarray(src, src + n), i * width);
+    for (let j = 0; j < n; j++) weights[i * width + j] = x.weights[src + j]! * width;
   }
   return [tf.tensor2d(ids, [rows.length, width], 'int32'), tf.tensor3d(weights, [rows.length, width, 1])];
 }
@@ -224,17 +235,53 @@ export function predictProbabilities(model: tf.LayersModel, x: Features, batchSi
 }
 
 function predictRows(model: tf.LayersModel, x: Features, rows: Int32Array, batchSize: number): Float32Array {
+  if (x.kind === 'sparse') registerSparseKernels();
   const numClasses = outputUnits(model);
   const out = new Float32Array(rows.length * numClasses);
-  for (let start = 0; start < rows.length; start += batchSize) {
-    const index = rows.subarray(start, Math.min(rows.length, start + batchSize));
+  // Similar lengths share a batch, so little padding is computed; results go back in place.
+  const order = x.kind === 'sparse' ? byLength(range(rows.length), nonZeroCounts(x, rows)) : range(rows.length);
+  for (let start = 0; start < order.length; start += batchSize) {
+    const slots = order.subarray(start, Math.min(order.length, start + batchSize));
+    const index = Int32Array.from(slots, (i) => rows[i]!);
+    // Return the tensor, not its values: tidy walks a returned typed array element by element.
     const probs = tf.tidy(() => {
       const inputs = featuresToTensors(x, index);
-      return (model.predict(inputs.length === 1 ? inputs[0]! : inputs, { batchSize: index.length }) as tf.Tensor).dataSync() as Float32Array;
+      return model.predict(inputs.length === 1 ? inputs[0]! : inputs, { batchSize: index.length }) as tf.Tensor;
     });
-    out.set(probs, start * numClasses);
+    const values = probs.dataSync();
+    probs.dispose();
+    slots.forEach((slot, i) => out.set(values.subarray(i * numClasses, (i + 1) * numClasses), slot * numClasses));
   }
   return out;
+}
+
+function nonZeroCounts(x: SparseFeatures, rows: ArrayLike<number>): Int32Array {
+  return Int32Array.from({ length: rows.length }, (_, i) => rowNonZeros(x, rows[i]!));
+}
+
+/** `items` sorted (stably) by `lengths[item]`. */
+function byLength(items: Int32Array, lengths: Int32Array): Int32Array {
+  return Int32Array.from([...items].sort((a, b) => lengths[a]! - lengths[b]! || a - b));
+}
+
+/**
+ * One epoch's batches: shuffled, then (sparse) sorted by length within windows of 16 batches
+ * and the batches shuffled again, so batches stay random but need little padding.
+ */
+function epochBatches(rows: Int32Array, lengths: Int32Array | null, batchSize: number, rand: () => number): Int32Array[] {
+  shuffle(rows, rand);
+  const batches: Int32Array[] = [];
+  const window = lengths ? batchSize * 16 : batchSize;
+  for (let w = 0; w < rows.length; w += window) {
+    let chunk: Int32Array = rows.slice(w, Math.min(rows.length, w + window));
+    if (lengths) chunk = byLength(chunk, lengths);
+    for (let b = 0; b < chunk.length; b += batchSize) batches.push(chunk.subarray(b, Math.min(chunk.length, b + batchSize)));
+  }
+  for (let i = batches.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [batches[i], batches[j]] = [batches[j]!, batches[i]!];
+  }
+  return batches;
 }
 
 function outputUnits(model: tf.LayersModel): number {
@@ -426,17 +473,16 @@ export async function trainHead(model: tf.LayersModel, x: Features, y: Labels, o
   const penalised = model.trainableWeights.filter((w) => /kernel|embeddings/.test(w.originalName)).map((w) => w.read());
   const optimizer = tf.train.adam(o.learningRate);
   const valTargets = targets(y, val, numClasses, null);
+  const lengths = x.kind === 'sparse' ? nonZeroCounts(x, range(x.rows)) : null;
   let best: { loss: number; epoch: number; weights: tf.Tensor[] } | null = null;
   const last = { loss: NaN, valLoss: NaN, valAccuracy: NaN, valMacroF1: NaN };
   let epoch = 0;
   try {
     while (epoch < o.epochs) {
       epoch++;
-      shuffle(train, rand);
       let lossSum = 0;
-      for (let start = 0; start < train.length; start += o.batchSize) {
+      for (const rows of epochBatches(train, lengths, o.batchSize, rand)) {
         if (o.signal?.aborted) throw abortError(o.signal);
-        const rows = train.subarray(start, Math.min(train.length, start + o.batchSize));
         const { t, w } = targets(y, rows, numClasses, classW);
         const loss = tf.tidy(() => {
           const inputs = featuresToTensors(x, rows);

@@ -19,8 +19,16 @@ interface HttpishError {
   stack?: string;
 }
 
-/** Body-parser and router errors carry a status; map them onto our codes. */
-function classify(error: HttpishError): { status: number; code: string } {
+/** Errno and SQLite codes that mean "no space left": 507 Insufficient Storage. */
+const STORAGE_FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
+/** Other file-system and database failures: the storage, not the request, is at fault. */
+const STORAGE_FAULT = /^(E(ROFS|ACCES|PERM|NOTDIR|ISDIR|EXIST|IO|MFILE|NFILE|BUSY)|SQLITE_\w+)$/;
+
+/** Body-parser and router errors carry a status; storage errors an errno or SQLite code. */
+function classify(error: HttpishError & { code?: unknown }): { status: number; code: string } {
+  const errno = typeof error.code === 'string' ? error.code : '';
+  if (STORAGE_FULL.has(errno)) return { status: 507, code: 'MLB_ERR_STORAGE' };
+  if (STORAGE_FAULT.test(errno)) return { status: 500, code: 'MLB_ERR_STORAGE' };
   const status = error.status ?? error.statusCode ?? 500;
   if (status === 413) return { status, code: 'MLB_ERR_BODY_TOO_LARGE' };
   if (status === 415) return { status, code: 'MLB_ERR_UNSUPPORTED_MEDIA_TYPE' };

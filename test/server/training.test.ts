@@ -170,6 +170,27 @@ describe('training: annotation-triggered jobs and coalescing', () => {
   });
 });
 
+describe('training: retention', () => {
+  it('KEEP_VERSIONS prunes old versions after each training, never the current one', async () => {
+    const server = await startTestServer({ env: { TRAIN_EVERY_N_ANNOTATIONS: '0', KEEP_VERSIONS: '2' } });
+    try {
+      await annotate(server, 11);
+      const versions: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        await startTraining(server, 11);
+        await server.backend.queue.onIdle();
+        versions.push(await servedVersion(server, '11'));
+      }
+      const listed = (await server.http.get('/versions').query({ project: '11' }).expect(200)).body;
+      expect(listed.versions).to.deep.equal(versions.slice(1));
+      expect(listed.current_version).to.equal(versions[2]);
+      expect(fs.existsSync(path.join(server.modelDir, '11', versions[0]!))).to.equal(false);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('training: restarts and crashes', () => {
   it('a restart keeps the annotations and the current version', async () => {
     const modelDir = tempDir();
