@@ -1,18 +1,9 @@
 /** Builds a ready model instance (constructed, `setup()` awaited) for a project. */
-import type { JsonObject } from '../types.js';
-import type { LabelStudioMLBase, ModelClass, ModelLogger } from '../model/base.js';
-import type { ParsedLabelConfig } from '../model/label-config.js';
+import type { LabelStudioMLBase, ModelClass, ModelInit, ModelLogger } from '../model/base.js';
 import type { KeyValueStore } from '../store/types.js';
 
 /** What an instance is built from; plain data so it can cross to the training worker. */
-export interface InstanceInit {
-  projectId: string;
-  labelConfig: string;
-  parsedLabelConfig?: ParsedLabelConfig;
-  modelVersion: string;
-  trainOutput: JsonObject | null;
-  extraParams: JsonObject;
-}
+export type InstanceInit = Omit<ModelInit, 'kv' | 'logger'>;
 
 export async function buildInstance(
   modelClass: ModelClass,
