@@ -12,8 +12,9 @@
 import { choicesConfig, labelsOf, loadRows, predictBodies, trainBody } from './lib/bench-data.js';
 import { runLoad, type LoadResult } from './lib/bench-load.js';
 import { REFERENCE, TARGETS, type ReferenceRow } from './lib/bench-reference.js';
-import { postJson, startClassifier, trainViaExport } from './lib/bench-server.js';
-import { int, machineInfo, mark, ms, printTable, writeResults } from './lib/bench-utils.js';
+import { postJson, startClassifier, tempModelDir } from './lib/bench-server.js';
+import { trainViaExport, type JobInfo } from './lib/bench-flows.js';
+import { announce, int, loadAverage, machineInfo, mark, ms, printTable, writeResults } from './lib/bench-utils.js';
 
 const DATASET = 'sms-spam-collection';
 const PROJECT = 1;
@@ -47,12 +48,20 @@ const train = loadRows(DATASET, 'train');
 const testTexts = loadRows(DATASET, 'test').map((r) => r.text);
 const config = choicesConfig(labelsOf(train));
 
-async function benchBackend(backend: string): Promise<{ measured: Measured[]; training: object; reported: string }> {
-  const server = await startClassifier({ TFJS_BACKEND: backend, TRAIN_EVERY_N_ANNOTATIONS: '0' });
+const modelDir = tempModelDir();
+let trained: (JobInfo & { wallMs: number; backend: string }) | undefined;
+
+/** One server per backend on a shared MODEL_DIR: the first trains, the others serve its checkpoint. */
+async function benchBackend(backend: string): Promise<{ measured: Measured[]; reported: string }> {
+  const server = await startClassifier({ TFJS_BACKEND: backend, TRAIN_EVERY_N_ANNOTATIONS: '0' }, { modelDir: modelDir.dir });
   try {
-    console.log(`\n[${backend}] server pid ${server.pid} reports tfjs_backend=${server.tfjsBackend}; training on ${train.length} ${DATASET} rows…`);
-    const job = await trainViaExport(server.url, trainBody(PROJECT, config, train));
-    console.log(`[${backend}] trained ${job.version} in ${ms(job.wallMs)} (val_accuracy ${job.metrics?.val_accuracy?.toFixed(4) ?? '?'})`);
+    console.log(`\n[${backend}] server pid ${server.pid} reports tfjs_backend=${server.tfjsBackend}`);
+    if (!trained) {
+      console.log(`[${backend}] training on ${train.length} ${DATASET} rows (POST /train)…`);
+      trained = { ...(await trainViaExport(server.url, trainBody(PROJECT, config, train))), backend: server.tfjsBackend };
+      console.log(`[${backend}] trained ${trained.version} in ${ms(trained.wallMs)} (val_accuracy ${trained.metrics?.val_accuracy?.toFixed(4) ?? '?'})`);
+    }
+    const job = trained;
     const check = await postJson(server.url, '/predict', predictBodies(PROJECT, config, testTexts, 1, 2, 'check')[0]!);
     if (check.body.model_version !== job.version) throw new Error(`/predict serves ${String(check.body.model_version)}, expected ${job.version}`);
 
@@ -76,15 +85,20 @@ async function benchBackend(backend: string): Promise<{ measured: Measured[]; tr
       });
       console.log(`[${backend}] ${scenario.label}: ${int(result.req_per_s)} req/s, p99 ${ms(result.latency_ms.p99)} (${result.requests} requests)`);
     }
-    return { measured, training: { version: job.version, wall_ms: job.wallMs, metrics: job.metrics ?? {} }, reported: server.tfjsBackend };
+    return { measured, reported: server.tfjsBackend };
   } finally {
     await server.stop();
   }
 }
 
 const machine = machineInfo();
+announce('bench-predict', machine);
 const runs: Record<string, Awaited<ReturnType<typeof benchBackend>>> = {};
-for (const backend of BACKENDS) runs[backend] = await benchBackend(backend);
+try {
+  for (const backend of BACKENDS) runs[backend] = await benchBackend(backend);
+} finally {
+  modelDir.remove();
+}
 
 const all = Object.values(runs).flatMap((run) => run.measured);
 printTable(
@@ -135,7 +149,8 @@ writeResults('bench-predict', {
   embedder: 'hashed',
   seconds_per_scenario: SECONDS,
   tfjs_backends: Object.fromEntries(Object.entries(runs).map(([requested, run]) => [requested, run.reported])),
-  training: Object.fromEntries(Object.entries(runs).map(([requested, run]) => [requested, run.training])),
+  training: trained && { tfjs_backend: trained.backend, version: trained.version, wall_ms: trained.wallMs, metrics: trained.metrics ?? {} },
+  load_average_end: loadAverage(),
   results: all,
   wasm_vs_cpu: ratios,
   reference: REFERENCE,

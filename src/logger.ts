@@ -22,6 +22,8 @@ export const REDACT_PATHS = [
   '*.password',
   'params.password',
   '*.params.password',
+  // Config and env-shaped objects (BackendConfig field names and the variables they come from).
+  ...['labelStudioApiKey', 'basicAuthPass', 'webhookToken', 'api_key', 'LABEL_STUDIO_API_KEY', 'LABEL_STUDIO_ACCESS_TOKEN', 'BASIC_AUTH_PASS', 'WEBHOOK_TOKEN'].flatMap((key) => [key, `*.${key}`]),
 ];
 
 export interface LoggerOptions {

@@ -45,15 +45,13 @@ export function buildHead(spec: HeadSpec): tf.LayersModel {
     // the batched (1 x W) . (W x K) matmuls of a Dot layer. `featuresToTensors` scales the
     // weights by the padded width so that the mean is the sum.
     const weighted = tf.layers.multiply({ name: 'bag_weight' }).apply([emb, weights]) as tf.SymbolicTensor;
-    h = tf.layers.globalAveragePooling1d({ name: 'bag_sum' }).apply(weighted) as tf.SymbolicTensor;
+    // Linear: the bag is the logits (a constant bucket in the features, as the hashed-n-gram
+    // embedder emits, acts as the bias). Hidden: ReLU (bias likewise) then a dense output.
+    h = tf.layers.globalAveragePooling1d({ name: hidden > 0 ? 'bag_sum' : LOGITS }).apply(weighted) as tf.SymbolicTensor;
     if (hidden > 0) {
       h = tf.layers.activation({ activation: 'relu' }).apply(h) as tf.SymbolicTensor;
       if (dropout > 0) h = tf.layers.dropout({ rate: dropout, seed }).apply(h) as tf.SymbolicTensor;
       h = dense(spec.numClasses, seed + 1).apply(h) as tf.SymbolicTensor;
-    } else {
-      // Identity-free bias: the embedder is expected to emit a constant bucket; a bias here keeps
-      // the model correct for sparse features without one.
-      h = tf.layers.dense({ units: spec.numClasses, name: LOGITS, kernelInitializer: 'identity' }).apply(h) as tf.SymbolicTensor;
     }
   } else {
     const x = tf.input({ shape: [spec.dim], name: 'features' });
@@ -93,7 +91,9 @@ function makeOutput(b: KernelBackend, shape: number[], dtype: 'float32' | 'int32
     return b.makeTensorInfo(shape, dtype, out);
   }
   const info = b.makeOutput!(shape, dtype);
-  fill(b.typedArrayFromHeap!(info));
+  const out = b.typedArrayFromHeap!(info);
+  out.fill(0); // wasm heap memory is not zeroed
+  fill(out);
   return info;
 }
 
@@ -116,13 +116,22 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   const ids = b.readSync(segmentIds.dataId);
   return makeOutput(b, [numSegments, ...innerShape], x.dtype === 'int32' ? 'int32' : 'float32', (out) => {
     const src = values(b, x);
-    if (out instanceof Float32Array && src instanceof Float32Array) scatterAdd(out, src, ids, inner);
+    if (out instanceof Float32Array && src instanceof Float32Array && ids instanceof Int32Array) scatterAddFloat(out, src, ids, inner);
     else scatterAdd(out, src, ids, inner);
   });
 }
 
-/** Separate call sites keep the float32 loop monomorphic (and fast). */
 function scatterAdd(out: tf.TypedArray, src: tf.TypedArray, ids: tf.TypedArray, inner: number): void {
+  const numSegments = out.length / inner;
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i]!;
+    if (s < 0 || s >= numSegments) continue;
+    for (let k = 0, from = i * inner, to = s * inner; k < inner; k++) out[to + k]! += src[from + k]!;
+  }
+}
+
+/** The same loop on concrete types, so V8 keeps it monomorphic (the Embedding gradient's hot path). */
+function scatterAddFloat(out: Float32Array, src: Float32Array, ids: Int32Array, inner: number): void {
   const numSegments = out.length / inner;
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i]!;
@@ -337,11 +346,12 @@ export interface EpochProgress {
 
 export interface TrainOptions {
   epochs: number;
+  /** Rows per step; 0 = auto: about 32 steps per epoch, a power of two in 64..512. */
   batchSize: number;
   learningRate: number;
   /** Fraction of rows held out (stratified for single-label) to pick the best epoch. */
   validationSplit: number;
-  /** Epochs without a better validation loss before stopping. */
+  /** Epochs without a better validation accuracy before stopping. */
   patience: number;
   /** 'auto' or true: weight rows by n / (classes * classCount) (single-label only). */
   classWeights: boolean | 'auto';
@@ -353,11 +363,11 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_TRAIN_OPTIONS: Readonly<TrainOptions> = Object.freeze({
-  epochs: 30,
-  batchSize: 256,
-  learningRate: 0.01,
+  epochs: 20,
+  batchSize: 0,
+  learningRate: 0.05,
   validationSplit: 0.1,
-  patience: 2,
+  patience: 3,
   classWeights: false,
   l2: 0,
   seed: 42,
@@ -368,6 +378,11 @@ export interface TrainResult {
   epochs: number;
   bestEpoch: number;
   metrics: { loss: number; valLoss: number; valAccuracy: number; valMacroF1: number; trainSize: number; valSize: number };
+}
+
+/** Small sets need more, smaller steps per epoch; large ones gain from big batches (fewer dense Adam updates). */
+function autoBatchSize(rows: number): number {
+  return Math.min(512, Math.max(64, 2 ** Math.round(Math.log2(Math.max(1, rows / 32)))));
 }
 
 /** Seeded PRNG (mulberry32): the same seed gives the same split and batch order. */
@@ -457,7 +472,7 @@ function crossEntropy(probs: Float32Array, t: Float32Array, rows: number, multiL
 
 /**
  * Trains `model` (from `buildHead`) in place with Adam on mini-batches, keeping the weights of
- * the epoch with the lowest validation loss. Runs on whatever backend is active; sparse heads
+ * the epoch with the best validation accuracy (ties: lowest loss). Runs on whatever backend is active; sparse heads
  * need one with an UnsortedSegmentSum kernel (cpu) for the Embedding gradient.
  */
 export async function trainHead(model: tf.LayersModel, x: Features, y: Labels, options: Partial<TrainOptions> = {}): Promise<TrainResult> {
@@ -474,14 +489,16 @@ export async function trainHead(model: tf.LayersModel, x: Features, y: Labels, o
   const optimizer = tf.train.adam(o.learningRate);
   const valTargets = targets(y, val, numClasses, null);
   const lengths = x.kind === 'sparse' ? nonZeroCounts(x, range(x.rows)) : null;
-  let best: { loss: number; epoch: number; weights: tf.Tensor[] } | null = null;
+  const batchSize = o.batchSize > 0 ? o.batchSize : autoBatchSize(train.length);
+  let best: { accuracy: number; loss: number; epoch: number; weights: tf.Tensor[] } | null = null;
   const last = { loss: NaN, valLoss: NaN, valAccuracy: NaN, valMacroF1: NaN };
   let epoch = 0;
+  let improvedAt = 0;
   try {
     while (epoch < o.epochs) {
       epoch++;
       let lossSum = 0;
-      for (const rows of epochBatches(train, lengths, o.batchSize, rand)) {
+      for (const rows of epochBatches(train, lengths, batchSize, rand)) {
         if (o.signal?.aborted) throw abortError(o.signal);
         const { t, w } = targets(y, rows, numClasses, classW);
         const loss = tf.tidy(() => {
@@ -510,10 +527,15 @@ export async function trainHead(model: tf.LayersModel, x: Features, y: Labels, o
       }
       o.onEpoch?.({ epoch, epochs: o.epochs, loss: last.loss, ...(val.length > 0 ? { valLoss: last.valLoss, valAccuracy: last.valAccuracy, valMacroF1: last.valMacroF1 } : {}) });
       if (val.length === 0) continue;
-      if (best === null || last.valLoss < best.loss) {
+      // Accuracy picks the epoch (the loss of a linear head keeps falling long after accuracy
+      // has settled). A tie with a lower loss keeps the newer weights but does not extend patience.
+      const better = best === null || last.valAccuracy > best.accuracy;
+      if (better || (last.valAccuracy === best!.accuracy && last.valLoss < best!.loss)) {
         best?.weights.forEach((w) => w.dispose());
-        best = { loss: last.valLoss, epoch, weights: model.getWeights().map((w) => w.clone()) };
-      } else if (epoch - best.epoch >= o.patience) break;
+        best = { accuracy: last.valAccuracy, loss: last.valLoss, epoch, weights: model.getWeights().map((w) => w.clone()) };
+      }
+      if (better) improvedAt = epoch;
+      else if (epoch - improvedAt >= o.patience) break;
     }
     if (best !== null && best.epoch !== epoch) {
       model.setWeights(best.weights);

@@ -40,6 +40,16 @@ export function annotationWebhook(project: number, labelConfig: string, row: Row
   };
 }
 
+/** ANNOTATIONS_CREATED (bulk) with the tasks' data: ids `firstId`, `firstId + 1`, … */
+export function annotationsCreatedWebhook(project: number, labelConfig: string, rows: readonly Row[], firstId: number): object {
+  return {
+    action: 'ANNOTATIONS_CREATED',
+    annotations: rows.map((row, i) => ({ id: firstId + i, task: firstId + i, project, result: choiceResult(row.label), was_cancelled: false, ground_truth: false })),
+    tasks: rows.map((row, i) => ({ id: firstId + i, data: { text: row.text }, project })),
+    project: { id: project, title: `bench ${project}`, label_config: labelConfig },
+  };
+}
+
 export function startTrainingWebhook(project: number, labelConfig: string): object {
   return { action: 'START_TRAINING', project: { id: project, title: `bench ${project}`, label_config: labelConfig } };
 }
@@ -63,16 +73,20 @@ export function predictBody(project: number, labelConfig: string, texts: readonl
 }
 
 /**
- * `count` /predict bodies of `tasksPerRequest` tasks each, every text unique (a serial number is
- * appended), so the embedding cache never answers for the encoder — as when Label Studio asks
- * for tasks it has not predicted yet.
+ * `count` /predict bodies of `tasksPerRequest` tasks each, taking `texts` in turn. With a `tag`,
+ * every text is made unique (tag + serial number appended), so the embedding cache never answers
+ * for the encoder — as when Label Studio asks for tasks it has not predicted yet; with `null`
+ * the texts are sent as they are.
  */
-export function predictBodies(project: number, labelConfig: string, texts: readonly string[], count: number, tasksPerRequest: number, tag: string): string[] {
+export function predictBodies(project: number, labelConfig: string, texts: readonly string[], count: number, tasksPerRequest: number, tag: string | null): string[] {
   const bodies: string[] = [];
   let n = 0;
   for (let b = 0; b < count; b++) {
     const batch: string[] = [];
-    for (let t = 0; t < tasksPerRequest; t++, n++) batch.push(`${texts[n % texts.length] ?? ''} ${tag}${n}`);
+    for (let t = 0; t < tasksPerRequest; t++, n++) {
+      const text = texts[n % texts.length] ?? '';
+      batch.push(tag === null ? text : `${text} ${tag}${n}`);
+    }
     bodies.push(predictBody(project, labelConfig, batch, b * tasksPerRequest + 1));
   }
   return bodies;

@@ -1,7 +1,7 @@
 /**
  * The text classifier as a separate server process for the benchmarks: offline encoder, a temp
- * MODEL_DIR (removed on stop), quiet logs; plus the few HTTP calls the benchmarks make against it
- * (JSON POST, waiting for a training job, the served version, /health, /metrics).
+ * MODEL_DIR (removed on stop), quiet logs; plus the plain HTTP calls the benchmarks make against
+ * it (GET/POST JSON, one /metrics value).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -32,14 +32,22 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => process.exit(130));
 }
 
-export async function startClassifier(env: Record<string, string> = {}): Promise<BenchServer> {
-  const modelDir = mkdtempSync(path.join(os.tmpdir(), 'bench-model-'));
+/** A temp MODEL_DIR that outlives one server (e.g. a checkpoint served by two processes). */
+export function tempModelDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-model-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Starts the classifier; its MODEL_DIR is a fresh temp dir removed on stop, unless `modelDir` is given. */
+export async function startClassifier(env: Record<string, string> = {}, options: { modelDir?: string } = {}): Promise<BenchServer> {
+  const owned = options.modelDir ? undefined : tempModelDir();
+  const modelDir = options.modelDir ?? owned!.dir;
   const fullEnv = { EMBEDDER: 'hashed', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', MODEL_DIR: modelDir, ...env };
   let server: ChildServer;
   try {
     server = await spawnServer(CLASSIFIER_SERVER, fullEnv, { startTimeoutMs: 60_000 });
   } catch (error) {
-    rmSync(modelDir, { recursive: true, force: true });
+    owned?.remove();
     throw error;
   }
   running.add(server);
@@ -56,7 +64,7 @@ export async function startClassifier(env: Record<string, string> = {}): Promise
       await server.stop();
       clearTimeout(timer);
       running.delete(server);
-      rmSync(modelDir, { recursive: true, force: true });
+      owned?.remove();
     },
   };
 }
@@ -86,42 +94,6 @@ export async function postJson(url: string, route: string, body: object | string
   }
   if (res.status >= 300) throw new Error(`POST ${route}: HTTP ${res.status} ${text.slice(0, 500)}`);
   return { status: res.status, body: parsed, ms };
-}
-
-export interface JobInfo {
-  state: string;
-  version?: string;
-  durationMs?: number;
-  metrics?: Record<string, number>;
-  annotationCount?: number;
-  error?: string;
-}
-
-/** Polls /job_status until the job ends; throws unless it finished. */
-export async function waitForJob(url: string, jobId: string, timeoutMs = 300_000, pollMs = 100): Promise<JobInfo> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { body } = await postJson(url, '/job_status', { job: jobId });
-    const job = body.job as JobInfo;
-    if (body.job_status === 'finished') return job;
-    if (body.job_status === 'failed' || body.job_status === 'canceled') throw new Error(`training job ${jobId} ${String(body.job_status)}: ${job.error ?? ''}`);
-    if (Date.now() > deadline) throw new Error(`training job ${jobId} still ${String(body.job_status)} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-}
-
-/** Trains through legacy POST /train (the fastest way in) and waits for the job. */
-export async function trainViaExport(url: string, body: object, timeoutMs?: number): Promise<JobInfo & { wallMs: number }> {
-  const started = performance.now();
-  const { body: reply } = await postJson(url, '/train', body);
-  const job = await waitForJob(url, String(reply.job), timeoutMs);
-  return { ...job, wallMs: performance.now() - started };
-}
-
-/** The version POST /setup reports, as Label Studio reads it. */
-export async function setupVersion(url: string, project: number, labelConfig: string): Promise<string> {
-  const { body } = await postJson(url, '/setup', { project: String(project), schema: labelConfig });
-  return String(body.model_version);
 }
 
 /** A gauge or counter from GET /metrics (Prometheus text), summed over its label sets. */

@@ -14,7 +14,11 @@ export interface MachineInfo {
   platform: string;
   arch: string;
   date: string;
+  /** 1, 5 and 15 min load averages at the start: other work on the machine skews every figure. */
+  load_average: number[];
 }
+
+export const loadAverage = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
@@ -26,7 +30,16 @@ export function machineInfo(): MachineInfo {
     platform: os.platform(),
     arch: os.arch(),
     date: new Date().toISOString(),
+    load_average: loadAverage(),
   };
+}
+
+/** Prints the machine line, with a warning when other processes already load the CPUs. */
+export function announce(name: string, machine: MachineInfo): void {
+  console.log(`${name}: ${machine.cpus} × ${machine.cpu_model}, Node ${machine.node}, ${machine.date}, load average ${machine.load_average.join(' / ')}`);
+  if ((machine.load_average[0] ?? 0) > machine.cpus * 0.5) {
+    console.log(`warning: the machine is busy (1-min load ${machine.load_average[0]} on ${machine.cpus} cores): figures will be lower and noisier than on an idle machine`);
+  }
 }
 
 export interface LatencySummary {

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { MLBackend } from '../backend/ml-backend.js';
 import type { ModelClass } from '../model/base.js';
 import type { ModelModuleRef } from '../backend/model-module.js';
+import type { JobRecord } from '../types.js';
 import { createApp } from './app.js';
 import { onClientError } from './error-handler.js';
 
@@ -47,6 +48,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     logger.warn('Basic auth is on and WEBHOOK_TOKEN is not set: Label Studio webhooks carry no credentials and will get 401 (see README, "Webhooks and auth")');
   }
   const backend = await MLBackend.create({ config, logger, model });
+  // One line per job outcome, including failures before fit starts (e.g. a Label Studio export).
+  backend.queue.on('finished', (job: JobRecord) => {
+    const { id, project, state, event, durationMs, version, error } = job;
+    logger[state === 'failed' ? 'warn' : 'info']({ job: id, project, state, event, durationMs, version, error }, 'training job finished');
+  });
   const { app } = createApp(backend);
   // Slow or stalled headers and bodies must not hold a connection forever. Node checks these
   // timeouts every connectionsCheckingInterval, so that interval follows the shorter one.

@@ -36,11 +36,25 @@ function storageError(message: string, cause: unknown): MlBackendError {
   return new MlBackendError('MLB_ERR_STORAGE', 500, `${message}: ${reason}`, undefined, { cause });
 }
 
+/**
+ * `mkdir -p` without Node's recursive mode, which spins forever (100% CPU, never returns) where
+ * mkdir fails with ENOENT under an existing parent, e.g. a MODEL_DIR in /proc.
+ */
+function makeDirs(dir: string): void {
+  const parent = path.dirname(dir);
+  if (parent !== dir && !fs.existsSync(parent)) makeDirs(parent);
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(dir).isDirectory()) throw err;
+  }
+}
+
 /** Opens (creating MODEL_DIR and the schema if needed) the backend database. */
 export function openDatabase(modelDir: string): Db {
   const file = path.join(path.resolve(modelDir), DATABASE_FILE);
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    makeDirs(path.dirname(file));
   } catch (err) {
     throw storageError(`Cannot create MODEL_DIR ${JSON.stringify(path.dirname(file))}`, err);
   }

@@ -23,8 +23,8 @@ export interface HashedNgramOptions {
 }
 
 export const DEFAULT_HASHED_NGRAM_OPTIONS: Readonly<HashedNgramOptions> = Object.freeze({
-  wordBuckets: 16384,
-  charBuckets: 16384,
+  wordBuckets: 8192,
+  charBuckets: 8192,
   wordNgrams: [1, 2] as const,
   charNgrams: [3, 5] as const,
   charWeight: 0.5,

@@ -10,8 +10,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { expect } from 'chai';
 
-/** Property runs per fuzz property; FUZZ_RUNS=1000 for a long run. */
-export const FUZZ_RUNS = Math.max(1, Number(process.env.FUZZ_RUNS ?? '') || 40);
+/** Property runs per fuzz property; default 30; FUZZ_RUNS=1000 for a long run. */
+export const FUZZ_RUNS = Math.max(1, Number(process.env.FUZZ_RUNS ?? '') || 30);
 
 export interface RawResponse {
   status: number;

@@ -75,7 +75,7 @@ describe('hostile: auth (BASIC_AUTH_USER/BASIC_AUTH_PASS + WEBHOOK_TOKEN)', func
   this.timeout(60_000);
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ env: { BASIC_AUTH_USER: USER, BASIC_AUTH_PASS: PASS, WEBHOOK_TOKEN: TOKEN, TRAIN_EVERY_N_ANNOTATIONS: '0' } });
+    server = await startTestServer({ env: { BASIC_AUTH_USER: USER, BASIC_AUTH_PASS: PASS, WEBHOOK_TOKEN: TOKEN, TRAIN_EVERY_N_ANNOTATIONS: '0', TRAINING_THREAD: 'main' } });
   });
   after(async () => {
     await server.backend.queue.onIdle();
@@ -180,7 +180,7 @@ describe('hostile: auth (BASIC_AUTH_USER/BASIC_AUTH_PASS + WEBHOOK_TOKEN)', func
 
 describe('hostile: auth off', () => {
   it('without BASIC_AUTH_* every route is open and sends no challenge', async () => {
-    const server = await startTestServer({ env: { TRAIN_EVERY_N_ANNOTATIONS: '0' } });
+    const server = await startTestServer({ env: { TRAIN_EVERY_N_ANNOTATIONS: '0', TRAINING_THREAD: 'main' } });
     try {
       for (const route of ROUTES) {
         const res = await send(server.url, route, {});

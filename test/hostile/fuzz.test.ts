@@ -2,7 +2,7 @@
  * Hostile input, property-based: every route gets mutated Label Studio bodies, random JSON,
  * broken JSON, odd content types, oversized and slow bodies. Each answer must be JSON (a 4xx for
  * bad input), never a 5xx or HTML, and the server must still answer /health afterwards.
- * FUZZ_RUNS (default 40) sets the runs per property.
+ * FUZZ_RUNS (default 30) sets the runs per property.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
@@ -25,6 +25,7 @@ const VALID: Record<string, Json> = {
   '/setup': { project: '31.1712586036', schema: SENTIMENT_CONFIG, hostname: 'http://ls:8080', access_token: 'abc', extra_params: { threshold: 0.5 } },
   '/predict': { tasks: [TASK], project: '31.1712586036', label_config: SENTIMENT_CONFIG, params: { login: null, password: null, context: { result: [] } } },
   '/webhook': annotationCreated(31, 7, 'good text', 'Positive') as unknown as Json,
+  '/webhook#train': { action: 'START_TRAINING', project: { id: 31, title: 'P', label_config: SENTIMENT_CONFIG, model_version: '', task_number: 3 } },
   '/webhook#deleted': { action: 'ANNOTATIONS_DELETED', annotations: [{ id: 17 }], project: { id: 31, label_config: SENTIMENT_CONFIG } },
   '/webhook#tasks': { action: 'ANNOTATIONS_CREATED', annotation: [{ id: 18, task: 8, result: [] }], tasks: [{ id: 8, data: { text: 'x' } }], project: { id: 31 } },
   '/train': {
@@ -60,6 +61,7 @@ describe('hostile: fuzzing every route', function () {
     await server?.backend.queue.onIdle();
     await server?.stop();
     expect(unhandled, 'unhandled rejections in the server').to.deep.equal([]);
+    console.log(`      (hostile requests so far: ${counters.requests})`);
   });
 
   it('the valid bodies the properties start from are accepted', async () => {

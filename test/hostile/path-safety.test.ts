@@ -82,7 +82,7 @@ describe('hostile: path safety', function () {
     fs.mkdirSync(modelDir, { recursive: true });
     fs.writeFileSync(path.join(parent, 'a', 'sentinel.txt'), 'untouched');
     outsideBefore = snapshotTree(parent, outsideModelDir);
-    server = await startTestServer({ modelDir, env: { TRAIN_EVERY_N_ANNOTATIONS: '0' } });
+    server = await startTestServer({ modelDir, env: { TRAIN_EVERY_N_ANNOTATIONS: '0', TRAINING_THREAD: 'main' } });
     // One real project with a trained version, so version routes have something to resolve against.
     for (const [i, [text, choice]] of [['good', 'Positive'], ['bad', 'Negative']].entries()) {
       await postJson(server.url, '/webhook', annotationCreated(40, i + 1, text!, choice!));

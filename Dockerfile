@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1
+# CPU image of label-studio-ml-tfjs (TF.js on the wasm backend; no CUDA). GPU: see Dockerfile.gpu.
+#
+#   docker build -t label-studio-ml-tfjs .
+#   docker run -p 9090:9090 -v ml-data:/data label-studio-ml-tfjs
+#
+# Build args: FETCH_USE_MODEL=0 skips baking in the USE weights; USE_BASE_URL=http://mirror/use.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=optional: the GPU binding is for Dockerfile.gpu only.
+RUN npm ci --omit=optional --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
+COPY src ./src
+COPY examples ./examples
+RUN npm run build && npm prune --omit=dev --omit=optional --no-audit --no-fund
+ARG FETCH_USE_MODEL=1
+ARG USE_BASE_URL
+RUN mkdir -p /app/models/use-lite \
+ && if [ "$FETCH_USE_MODEL" = "1" ]; then \
+      node bin/label-studio-ml-tfjs.js fetch-model use --dir /app/models/use-lite ${USE_BASE_URL:+--base-url "$USE_BASE_URL"}; \
+    fi
+
+FROM ${NODE_IMAGE}
+WORKDIR /app
+COPY --from=build --chown=node:node /app /app
+RUN mkdir -p /data/models && chown -R node:node /data
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=9090 \
+    MODEL_DIR=/data/models \
+    USE_MODEL_DIR=/app/models/use-lite \
+    SHUTDOWN_TIMEOUT_S=8
+USER node
+VOLUME ["/data"]
+EXPOSE 9090
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["node", "/app/bin/label-studio-ml-tfjs.js", "healthcheck"]
+ENTRYPOINT ["node", "/app/bin/label-studio-ml-tfjs.js"]
+CMD ["start"]
