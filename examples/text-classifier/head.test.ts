@@ -113,7 +113,11 @@ describe('text-classifier head', function () {
   });
 
   it('supports class weights on imbalanced data', async () => {
-    const { texts, y } = toyData(90);
+    const all = toyData(150);
+    // Keep every row of classes 0 and 1 but only 5 of class 2 (~5%).
+    const keep = [...all.y.keys()].filter((i) => all.y[i] !== 2 || i < 15);
+    const texts = keep.map((i) => all.texts[i]!);
+    const y = Int32Array.from(keep, (i) => all.y[i]!);
     const x = await embedder.embed(texts);
     const model = buildHead({ featureKind: 'sparse', dim: x.dim, numClasses: 3, multiLabel: false });
     await trainHead(model, x, y, { epochs: 20, batchSize: 16, learningRate: 0.1, validationSplit: 0, classWeights: 'auto' });

@@ -109,6 +109,7 @@ export class MLBackend {
     for (const job of stores.jobs.failInterrupted('interrupted by a restart')) logger.warn({ job: job.id, project: job.project }, 'training job was interrupted by a restart');
     const backend = new MLBackend(options, modelClass, tf, stores);
     backend.#preload();
+    void backend.#reportCorruptCheckpoints();
     logger.info({ model: modelClass.modelName, tfBackend: tf.backend, modelDir: config.modelDir }, 'backend ready to serve');
     return backend;
   }
@@ -126,6 +127,19 @@ export class MLBackend {
         this.logger.error({ err: error }, 'model preload failed');
       },
     );
+  }
+
+  /** One background pass over every checkpoint at start, so damaged old versions show in the logs. */
+  async #reportCorruptCheckpoints(): Promise<void> {
+    try {
+      for (const project of await this.stores.checkpoints.listProjects()) {
+        for (const info of await this.stores.checkpoints.list(project)) {
+          if (info.corrupt) this.logger.warn({ project, version: info.version, reason: info.corrupt }, 'checkpoint is corrupt and will not be served');
+        }
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not scan checkpoints');
+    }
   }
 
   get ready(): { ready: boolean; error?: string } {

@@ -16,6 +16,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import supertest from 'supertest';
 import { createLogger } from '../../src/logger.js';
@@ -372,7 +373,7 @@ describe('hostile: faults', function () {
       // Training stays in the worker thread, so the injected ENOSPC hits the main thread's promote step.
       const server = await startTestServer({ env: { TRAIN_EVERY_N_ANNOTATIONS: '0' } });
       // FileHandle.prototype is shared by every handle in this thread; training itself runs in the worker.
-      const probe = await open(__filenameOf(), 'r');
+      const probe = await open(fileURLToPath(import.meta.url), 'r');
       const proto = Object.getPrototypeOf(probe) as { writeFile: (...args: unknown[]) => Promise<void> };
       await probe.close();
       const original = proto.writeFile;
@@ -457,7 +458,3 @@ describe('hostile: faults', function () {
   });
 });
 
-/** A file that surely exists, to get at FileHandle.prototype. */
-function __filenameOf(): string {
-  return new URL(import.meta.url).pathname;
-}
