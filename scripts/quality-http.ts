@@ -96,7 +96,7 @@ async function runDataset(split: Split) {
       via: args.via,
       modelVersion: version,
       embedder: backend.health.embedder,
-      tfBackend: backend.health.tf_backend ?? backend.health.backend,
+      tfBackend: backend.health.tfjs_backend,
       job: jobInfo?.job ?? null,
       reference: REFERENCE[split.name] ?? null,
     };

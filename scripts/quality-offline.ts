@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import * as tf from '@tensorflow/tfjs';
 import { HashedNgramEmbedder } from '../src/tf/hashed-ngram-embedder.js';
+import { applyIdf, fitIdf } from '../examples/text-classifier/idf.js';
 import { type EpochProgress, argmaxRows, buildHead, macroF1, predictProbabilities, trainHead } from '../examples/text-classifier/head.js';
 
 const DATA = process.env.DATA_DIR ?? '/work/shared/data';
@@ -38,6 +39,8 @@ const { values: args, positionals } = parseArgs({
     'word-buckets': { type: 'string' },
     'char-buckets': { type: 'string' },
     'char-weight': { type: 'string' },
+    idf: { type: 'boolean', default: false },
+    'word-max': { type: 'string' },
     verbose: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results/quality-offline.json' },
   },
@@ -75,12 +78,18 @@ async function runDataset(name: string) {
     wordBuckets: num(args['word-buckets']),
     charBuckets: num(args['char-buckets']),
     charWeight: num(args['char-weight']),
+    wordNgrams: args['word-max'] ? ([1, Number(args['word-max'])] as const) : undefined,
   };
   const embedder = new HashedNgramEmbedder(definedOnly(embedderArgs));
   let t0 = performance.now();
-  const xTrain = await embedder.embed(train.texts);
+  let xTrain = await embedder.embed(train.texts);
   const featurizeS = (performance.now() - t0) / 1000;
-  const xTest = await embedder.embed(test.texts);
+  let xTest = await embedder.embed(test.texts);
+  if (args.idf) {
+    const idf = fitIdf(xTrain);
+    xTrain = applyIdf(xTrain, idf);
+    xTest = applyIdf(xTest, idf);
+  }
 
   await useBackend(args['train-backend']);
   t0 = performance.now();

@@ -30,9 +30,9 @@ import { parseStrategy, pickLeastConfident, pickRandom, SCORE_METHODS, type Scor
 
 /** Sized so a strategy finishes in a few minutes on 2 cores and covers the TARGETS.md label budgets (15% / 40%). */
 const DEFAULT_PLANS: Record<string, Plan> = {
-  'sms-spam-collection': { initial: 50, batchSize: 50, rounds: 17, poolSample: 2000 },
+  'sms-spam-collection': { initial: 50, batchSize: 50, rounds: 14, poolSample: 2000 },
   'sentiment-labelled-sentences': { initial: 50, batchSize: 50, rounds: 15, poolSample: 0 },
-  banking77: { initial: 300, batchSize: 300, rounds: 14, poolSample: 3000 },
+  banking77: { initial: 400, batchSize: 400, rounds: 9, poolSample: 2000 },
 };
 
 const { values: args } = parseArgs({

@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CachedEmbedder, ConfigError, HashedNgramEmbedder, UseEmbedder, downloadUseFiles, locateUseWeights, missingUseWeightsMessage, type UseCatalog } from '../../src/index.js';
+import { HASHED_OPTIONS } from './recipe.js';
 
 export type EmbedderChoice = 'auto' | 'use' | 'hashed';
 
@@ -68,12 +69,12 @@ async function findOrFetchUse(settings: EmbedderSettings): Promise<{ dir: string
 }
 
 export async function loadEmbedder(settings: EmbedderSettings = embedderSettingsFromEnv()): Promise<LoadedEmbedder> {
-  if (settings.choice === 'hashed') return { embedder: new CachedEmbedder(new HashedNgramEmbedder()) };
+  if (settings.choice === 'hashed') return { embedder: new CachedEmbedder(new HashedNgramEmbedder(HASHED_OPTIONS)) };
   const use = await findOrFetchUse(settings);
   if ('dir' in use) {
     const encoder = await UseEmbedder.load(use.dir, settings.catalog ? { catalog: settings.catalog } : {});
     return { embedder: new CachedEmbedder(encoder) };
   }
   if (settings.choice === 'use') throw new ConfigError(`EMBEDDER=use: ${use.reason}`);
-  return { embedder: new CachedEmbedder(new HashedNgramEmbedder()), fallbackReason: use.reason };
+  return { embedder: new CachedEmbedder(new HashedNgramEmbedder(HASHED_OPTIONS)), fallbackReason: use.reason };
 }

@@ -2,7 +2,7 @@
  * Classification head over sentence features, and its training routine.
  *
  * Sparse features go through an "embedding bag": an Embedding over bucket ids, weighted by
- * the per-id weights (Dot over the position axis), so cost follows the non-zeros, not the
+ * the per-id weights (multiply, then mean over positions of width-scaled weights), so cost follows the non-zeros, not the
  * bucket count. With no hidden layer this is exactly (multinomial) logistic regression.
  * The model uses only standard serialisable layers and ends in a separate Activation layer,
  * so training can work on logits while `model.predict` returns probabilities.

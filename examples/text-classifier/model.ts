@@ -21,6 +21,8 @@ import {
 import { buildHead, predictProbabilities, trainHead, type Labels } from './head.js';
 import { loadEmbedder, type LoadedEmbedder } from './embedders.js';
 import { collectSamples } from './training-data.js';
+import { applyIdf, fitIdf, readIdf, writeIdf } from './idf.js';
+import { recipeFor } from './recipe.js';
 import { readTaskText } from './text-source.js';
 import { isScoreMethod, multiLabelScore, singleLabelScore, type ScoreMethod } from './uncertainty.js';
 
@@ -47,6 +49,8 @@ interface Head {
   model: tf.LayersModel;
   labels: string[];
   multiLabel: boolean;
+  /** Per-bucket idf for sparse features, when the recipe used it. */
+  idf: Float32Array | undefined;
 }
 
 export default class TextClassifier extends LabelStudioMLBase {
@@ -112,6 +116,7 @@ export default class TextClassifier extends LabelStudioMLBase {
       model: await tf.loadLayersModel(fileSystemIO(output.model_dir)),
       labels: output.labels.filter((label): label is string => typeof label === 'string'),
       multiLabel: output.multi_label === true,
+      idf: typeof output.idf_file === 'string' ? await readIdf(output.idf_file) : undefined,
     };
   }
 
@@ -136,7 +141,8 @@ export default class TextClassifier extends LabelStudioMLBase {
   async #headProbabilities(texts: string[]): Promise<Array<Record<string, number>>> {
     const head = this.#head!;
     const control = this.control;
-    const features = await this.#embedder!.embed(texts);
+    const embedded = await this.#embedder!.embed(texts);
+    const features = head.idf && embedded.kind === 'sparse' ? applyIdf(embedded, head.idf) : embedded;
     const probs = predictProbabilities(head.model, features);
     const k = head.labels.length;
     return texts.map((_, row) => {
@@ -170,7 +176,10 @@ export default class TextClassifier extends LabelStudioMLBase {
     const index = new Map(labels.map((label, i) => [label, i]));
     request.onProgress({ phase: 'embedding' });
     const texts = await Promise.all(samples.map((sample) => this.#resolveText(sample.text)));
-    const features = await this.#embedder!.embed(texts);
+    const recipe = recipeFor(samples.length, labels.length);
+    const embedded = await this.#embedder!.embed(texts);
+    const idf = recipe.idf && embedded.kind === 'sparse' ? fitIdf(embedded) : undefined;
+    const features = idf && embedded.kind === 'sparse' ? applyIdf(embedded, idf) : embedded;
     const y: Labels = control.multiLabel
       ? samples.map((sample) => Uint8Array.from(labels, (label) => (sample.choices.includes(label) ? 1 : 0)))
       : Int32Array.from(samples, (sample) => index.get(sample.choices[0]!)!);
@@ -181,14 +190,11 @@ export default class TextClassifier extends LabelStudioMLBase {
       dim: features.dim,
       numClasses: labels.length,
       multiLabel: control.multiLabel,
-      ...(typeof params.hidden === 'number' ? { hidden: params.hidden } : {}),
+      hidden: typeof params.hidden === 'number' ? params.hidden : recipe.hidden,
     });
-    // Sparse heads need an UnsortedSegmentSum kernel for the embedding gradient (cpu, tensorflow).
-    const previousBackend = tf.getBackend();
-    const switchBackend = features.kind === 'sparse' && previousBackend === 'wasm';
-    if (switchBackend) await tf.setBackend('cpu');
     try {
       const result = await trainHead(head, features, y, {
+        ...recipe.train,
         ...numericParams(params, ['epochs', 'batchSize', 'learningRate', 'validationSplit', 'patience', 'l2']),
         classWeights: params.classWeights === false ? false : 'auto',
         signal: request.signal,
@@ -197,12 +203,14 @@ export default class TextClassifier extends LabelStudioMLBase {
       request.onProgress({ phase: 'saving' });
       const modelDir = path.join(request.workdir, 'model');
       await head.save(fileSystemIO(modelDir));
+      const idfFile = idf ? await writeIdf(path.join(request.workdir, 'idf.bin'), idf) : undefined;
       const m = result.metrics;
       return {
         labels,
         model_dir: modelDir,
         workdir: request.workdir,
         embedder: this.#embedder!.id,
+        ...(idfFile ? { idf_file: idfFile } : {}),
         multi_label: control.multiLabel,
         samples: samples.length,
         skipped_annotations: skipped,
@@ -214,7 +222,6 @@ export default class TextClassifier extends LabelStudioMLBase {
       } satisfies JsonObject;
     } finally {
       head.dispose();
-      if (switchBackend) await tf.setBackend(previousBackend);
     }
   }
 

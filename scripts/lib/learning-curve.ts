@@ -19,6 +19,17 @@ export function labelsToReach(points: readonly CurvePoint[], reference: number, 
   return hit ? hit.labels : null;
 }
 
+/** The fewest labels from which every later point stays at or above `fraction * reference`, or null. */
+export function labelsToStay(points: readonly CurvePoint[], reference: number, fraction: number): number | null {
+  const target = fraction * reference;
+  let from: number | null = null;
+  for (const point of points) {
+    if (point.accuracy < target) from = null;
+    else from ??= point.labels;
+  }
+  return from;
+}
+
 /**
  * Area under accuracy-vs-labels by the trapezoid rule, divided by the label range it spans: the
  * mean accuracy over the run (in [0, 1]; comparable between strategies run on the same grid).

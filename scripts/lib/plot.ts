@@ -26,7 +26,7 @@ export function lineSpec(plot: LinePlot): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: plot.title, anchor: 'start', ...(plot.subtitle ? { subtitle: plot.subtitle } : {}) },
-    width: plot.width ?? 560,
+    width: plot.width ?? 600,
     height: plot.height ?? 320,
     background: 'white',
     config: { font: 'DejaVu Sans' },
