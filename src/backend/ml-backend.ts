@@ -18,7 +18,7 @@ import { JobQueue } from './job-queue.js';
 import { Trainer } from './trainer.js';
 import { InlineFitRunner, WorkerFitRunner, type FitRunner } from './fit-runner.js';
 import { TrainPolicy } from './train-policy.js';
-import { EXTRA_PARAMS_KEY, readExtraParams, readLabelConfig, rememberLabelConfig } from './project-settings.js';
+import { ProjectSettings } from './project-settings.js';
 import { ANNOTATION_EVENTS, DELETE_EVENTS, annotationsFromPayload, annotationsFromTasks, deletedAnnotationIds } from './webhook-events.js';
 
 export interface MLBackendOptions {
@@ -52,6 +52,7 @@ export class MLBackend {
   readonly registry: ModelRegistry;
   readonly queue: JobQueue;
   readonly tf: TfRuntimeInfo;
+  readonly settings: ProjectSettings;
   readonly startedAt = new Date();
   #ready = false;
   #readyError: string | undefined;
@@ -67,6 +68,7 @@ export class MLBackend {
     this.modelClass = modelClass;
     this.tf = tf;
     this.stores = stores;
+    this.settings = new ProjectSettings(stores.kv);
     const modelLogger = logger.child({ component: 'model' });
     this.registry = new ModelRegistry(modelClass, stores.checkpoints, stores.kv, modelLogger);
     const module = options.model.module;
@@ -81,7 +83,7 @@ export class MLBackend {
     const trainer = new Trainer({
       annotations: stores.annotations,
       checkpoints: stores.checkpoints,
-      kv: stores.kv,
+      settings: this.settings,
       registry: this.registry,
       fitRunner: this.#fitRunner,
       keepVersions: config.keepVersions,
@@ -162,25 +164,25 @@ export class MLBackend {
 
   async setup(body: Obj): Promise<JsonObject> {
     const project = normalizeProjectId(body.project);
-    const labelConfig = typeof body.schema === 'string' ? body.schema : readLabelConfig(this.stores.kv, project);
-    if (typeof body.schema === 'string') rememberLabelConfig(this.stores.kv, project, body.schema);
+    const labelConfig = typeof body.schema === 'string' ? body.schema : this.settings.labelConfig(project);
+    if (typeof body.schema === 'string') this.settings.rememberLabelConfig(project, body.schema);
     this.#storeExtraParams(project, body.extra_params);
     const requested = body.model_version;
     if (typeof requested === 'string' && requested !== '' && requested !== (await this.registry.servedVersion(project))) {
       await this.#selectIfKnown(project, requested);
     }
-    const served = await this.registry.get(project, labelConfig, readExtraParams(this.stores.kv, project));
+    const served = await this.registry.get(project, labelConfig, this.settings.extraParams(project));
     return { model_version: served.version };
   }
 
   async predict(body: Obj): Promise<{ results: JsonValue[]; model_version: string }> {
     const tasks = (Array.isArray(body.tasks) ? body.tasks : [body.tasks]) as Task[];
     const project = normalizeProjectId(body.project);
-    const labelConfig = readLabelConfig(this.stores.kv, project, body as JsonObject);
+    const labelConfig = this.settings.labelConfig(project, body as JsonObject);
     const params: Record<string, unknown> = { ...((body.params as Obj | undefined) ?? {}) };
     const context = (params.context ?? null) as JsonValue | null;
     delete params.context;
-    return this.registry.use(project, labelConfig, readExtraParams(this.stores.kv, project), async (served) => {
+    return this.registry.use(project, labelConfig, this.settings.extraParams(project), async (served) => {
       const raw = await served.instance.predict(tasks, { context, params });
       const results = normalizePredictResult(raw, tasks.length, served.version) as JsonValue[];
       return { results, model_version: served.version };
@@ -197,7 +199,7 @@ export class MLBackend {
 
     const projectObj = body.project as Obj;
     const project = normalizeProjectId(projectObj.id);
-    readLabelConfig(this.stores.kv, project, body as JsonObject);
+    this.settings.labelConfig(project, body as JsonObject);
     const data = { ...body } as JsonObject;
     delete data.action;
 
@@ -221,7 +223,7 @@ export class MLBackend {
     const tasks = body.annotations as AnnotatedTask[];
     if (tasks.length === 0) throw badRequest('No annotations found.', { field: 'annotations' });
     const project = normalizeProjectId(body.project);
-    readLabelConfig(this.stores.kv, project, body as JsonObject);
+    this.settings.labelConfig(project, body as JsonObject);
     this.stores.annotations.upsert(project, annotationsFromTasks(tasks));
     this.#policy.reset(project);
     const job = this.queue.enqueue(project, { event: 'TRAIN', data: { project }, immediate: true });
@@ -314,7 +316,7 @@ export class MLBackend {
       throw badRequest('extra_params must be a JSON object or a string holding one', { field: 'extra_params' });
     }
     if (Object.keys(value).length === 0) return;
-    this.stores.kv.set(project, EXTRA_PARAMS_KEY, value as JsonObject);
+    this.settings.setExtraParams(project, value as JsonObject);
   }
 
   get tfInfo(): TfRuntimeInfo | null {

@@ -5,13 +5,13 @@
  * or cancelled job leaves the previous version serving and no checkpoint behind.
  */
 import type { JobRecord, JsonObject, TrainProgress } from '../types.js';
-import type { AnnotationStore, CheckpointStore, KeyValueStore } from '../store/types.js';
+import type { AnnotationStore, CheckpointStore } from '../store/types.js';
 import type { Logger } from '../logger.js';
 import { MlBackendError } from '../errors.js';
 import type { QueuedJob } from './job-queue.js';
 import type { FitRunner } from './fit-runner.js';
 import { INITIAL_VERSION, type ModelRegistry } from './model-registry.js';
-import { readExtraParams, readLabelConfig } from './project-settings.js';
+import type { ProjectSettings } from './project-settings.js';
 
 export interface AnnotationSource {
   /** Every annotated task of the project, from Label Studio's export API. */
@@ -21,7 +21,7 @@ export interface AnnotationSource {
 export interface TrainerDeps {
   annotations: AnnotationStore;
   checkpoints: CheckpointStore;
-  kv: KeyValueStore;
+  settings: ProjectSettings;
   registry: ModelRegistry;
   fitRunner: FitRunner;
   keepVersions: number;
@@ -50,7 +50,7 @@ export class Trainer {
     const annotationCount = tasks.reduce((sum, task) => sum + task.annotations.length, 0);
     const served = await registry.served(project);
     const baseVersion = served?.version ?? INITIAL_VERSION;
-    const labelConfig = readLabelConfig(this.deps.kv, project, job.trigger.data);
+    const labelConfig = this.deps.settings.labelConfig(project, job.trigger.data);
     log.info({ event: job.trigger.event, tasks: tasks.length, annotations: annotationCount, baseVersion }, 'training started');
 
     const pending = await checkpoints.begin(project);
@@ -63,7 +63,7 @@ export class Trainer {
             labelConfig,
             modelVersion: baseVersion,
             trainOutput: served?.trainOutput ?? null,
-            extraParams: readExtraParams(this.deps.kv, project),
+            extraParams: this.deps.settings.extraParams(project),
           },
           request: { event: job.trigger.event, data: job.trigger.data, tasks, workdir: pending.workdir, jobId: job.record.id },
         },

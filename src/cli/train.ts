@@ -49,11 +49,10 @@ async function train(flags: TrainFlags): Promise<void> {
   const { csvToDataset } = await import('./csv-dataset.js');
   const dataset = csvToDataset(csv, { textColumn: flags.textColumn, labelColumn: flags.labelColumn, ...(labelConfig !== undefined && { labelConfig }) });
 
-  const [{ loadConfig }, { MLBackend }, { annotationsFromTasks }, settings, { normalizeProjectId }, { createLogger }] = await Promise.all([
+  const [{ loadConfig }, { MLBackend }, { annotationsFromTasks }, { normalizeProjectId }, { createLogger }] = await Promise.all([
     import('../config.js'),
     import('../backend/ml-backend.js'),
     import('../backend/webhook-events.js'),
-    import('../backend/project-settings.js'),
     import('../store/safe-names.js'),
     import('../logger.js'),
   ]);
@@ -69,8 +68,8 @@ async function train(flags: TrainFlags): Promise<void> {
   const backend = await MLBackend.create({ config, logger, model: { module: { module, ...(flags.export !== undefined && { exportName: flags.export }) } } });
   const say = (line: string) => (flags.json ? undefined : console.error(line));
   try {
-    settings.rememberLabelConfig(backend.stores.kv, project, dataset.labelConfig);
-    if (flags.extraParams) backend.stores.kv.set(project, settings.EXTRA_PARAMS_KEY, flags.extraParams as JsonObject);
+    backend.settings.rememberLabelConfig(project, dataset.labelConfig);
+    if (flags.extraParams) backend.settings.setExtraParams(project, flags.extraParams as JsonObject);
     backend.stores.annotations.upsert(project, annotationsFromTasks(dataset.tasks));
     say(`${dataset.tasks.length} annotated rows (${dataset.skipped} skipped), labels: ${dataset.labels.join(', ')}`);
     say(`training ${backend.modelClass.modelName} for project ${project} on ${backend.tf.backend} (model dir ${config.modelDir})`);
