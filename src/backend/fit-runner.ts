@@ -9,16 +9,19 @@ import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
 import type { JsonObject, TrainProgress } from '../types.js';
 import type { FitResult, ModelClass, ModelLogger } from '../model/base.js';
-import type { KeyValueStore } from '../store/types.js';
+import type { AnnotationStore, KeyValueStore } from '../store/types.js';
 import type { ModelModuleRef } from './model-module.js';
 import { buildInstance, type InstanceInit } from './instance.js';
 
+/**
+ * One training run. The runner reads the project's training set itself (in the worker, from its
+ * own database connection), so a large set never blocks the main thread or crosses threads.
+ */
 export interface FitJob {
   init: InstanceInit;
   request: {
     event: string;
     data: JsonObject;
-    tasks: import('../types.js').AnnotatedTask[];
     workdir: string;
     jobId: string;
   };
@@ -41,13 +44,15 @@ export class InlineFitRunner implements FitRunner {
   constructor(
     private readonly modelClass: ModelClass,
     private readonly kv: KeyValueStore,
+    private readonly annotations: AnnotationStore,
     private readonly logger: ModelLogger,
   ) {}
 
   async run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult> {
     const instance = await buildInstance(this.modelClass, job.init, this.kv, this.logger);
     try {
-      return await instance.fit({ ...job.request, signal, onProgress });
+      const tasks = this.annotations.trainingSet(job.init.projectId);
+      return await instance.fit({ ...job.request, tasks, signal, onProgress });
     } finally {
       instance.dispose();
     }

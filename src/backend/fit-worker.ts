@@ -47,7 +47,8 @@ async function runFit(job: FitJob): Promise<void> {
     const instance = await buildInstance(modelClass, job.init, stores.kv, logger);
     try {
       const onProgress = (progress: TrainProgress) => port!.postMessage({ type: 'progress', jobId, progress });
-      const result = await instance.fit({ ...job.request, signal: controller.signal, onProgress });
+      const tasks = stores.annotations.trainingSet(job.init.projectId);
+      const result = await instance.fit({ ...job.request, tasks, signal: controller.signal, onProgress });
       port!.postMessage({ type: 'done', jobId, result: result ?? null });
     } finally {
       instance.dispose();

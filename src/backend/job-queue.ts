@@ -205,7 +205,8 @@ export class JobQueue extends EventEmitter {
     slot.running = job;
     slot.lastStart = this.#now();
     this.#active += 1;
-    void this.#run(project, job);
+    // The job starts after the current request has answered (webhooks must be acknowledged at once).
+    setImmediate(() => void this.#run(project, job));
   }
 
   async #run(project: string, job: QueuedJob): Promise<void> {

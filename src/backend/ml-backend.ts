@@ -75,7 +75,7 @@ export class MLBackend {
     this.#fitRunner =
       module && config.trainingThread === 'worker'
         ? new WorkerFitRunner(module, { modelDir: config.modelDir, tfjsBackend: config.tfjsBackend, logLevel: config.logLevel })
-        : new InlineFitRunner(modelClass, stores.kv, modelLogger);
+        : new InlineFitRunner(modelClass, stores.kv, stores.annotations, modelLogger);
     const labelStudio =
       config.labelStudioUrl && config.labelStudioApiKey
         ? new LabelStudioClient({ url: config.labelStudioUrl, apiKey: config.labelStudioApiKey })

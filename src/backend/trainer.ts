@@ -46,12 +46,11 @@ export class Trainer {
       annotations.replaceAll(project, exported);
       log.info({ tasks: exported.length }, 'annotations refreshed from Label Studio export');
     }
-    const tasks = annotations.trainingSet(project);
-    const annotationCount = tasks.reduce((sum, task) => sum + task.annotations.length, 0);
+    const { usable: annotationCount, tasks } = annotations.counts(project);
     const served = await registry.served(project);
     const baseVersion = served?.version ?? INITIAL_VERSION;
     const labelConfig = this.deps.settings.labelConfig(project, job.trigger.data);
-    log.info({ event: job.trigger.event, tasks: tasks.length, annotations: annotationCount, baseVersion }, 'training started');
+    log.info({ event: job.trigger.event, tasks, annotations: annotationCount, baseVersion }, 'training started');
 
     const pending = await checkpoints.begin(project);
     const outcome: Partial<JobRecord> = { annotationCount, baseVersion };
@@ -65,7 +64,7 @@ export class Trainer {
             trainOutput: served?.trainOutput ?? null,
             extraParams: this.deps.settings.extraParams(project),
           },
-          request: { event: job.trigger.event, data: job.trigger.data, tasks, workdir: pending.workdir, jobId: job.record.id },
+          request: { event: job.trigger.event, data: job.trigger.data, workdir: pending.workdir, jobId: job.record.id },
         },
         signal,
         (progress) => {

@@ -63,8 +63,9 @@ export function openDatabase(modelDir: string): Db {
     db = new Database(file);
     db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
-    // FULL: an acknowledged webhook's annotations survive a power cut, not only a crash.
-    db.pragma('synchronous = FULL');
+    // WAL + NORMAL: a commit survives a process crash (kill -9); only an OS crash or power loss
+    // can drop the last transactions. FULL would fsync every webhook on the event loop.
+    db.pragma('synchronous = NORMAL');
     migrate(db);
     return db;
   } catch (err) {
