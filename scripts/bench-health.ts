@@ -50,6 +50,7 @@ let phaseNow = 'before START_TRAINING';
 let job: Awaited<ReturnType<typeof waitForJob>> | undefined;
 let lagMaxMs: number | undefined;
 let trainingError: string | undefined;
+let lastEpoch: number | undefined;
 
 try {
   console.log(`server pid ${server.pid}, tfjs_backend=${server.tfjsBackend}; ${rows.length} ${DATASET} rows, ${labelsOf(rows).length} labels`);
@@ -91,12 +92,13 @@ try {
   try {
     job = await waitForJob(server.url, String(reply.body.job), TRAIN_TIMEOUT_S * 1000, 200, (status, info) => {
       const phase = status === 'started' ? `training: ${info.progress?.phase ?? 'starting'}` : status;
+      lastEpoch = info.progress?.epoch ?? lastEpoch;
       if (phase !== phaseNow) {
         phaseNow = phase;
         timeline.push({ at_s: at(), event: phase });
       }
     });
-    timeline.push({ at_s: at(), event: `finished: ${job.version ?? '?'} serving (job ${ms(job.durationMs)}, ${job.progress?.epoch ?? '?'} epochs)` });
+    timeline.push({ at_s: at(), event: `finished: ${job.version ?? '?'} serving (job ${ms(job.durationMs)}, ${lastEpoch ?? '?'} epochs)` });
   } catch (error) {
     // A job slower than the limit (a busy machine) is a finding, not a crash: report the window.
     trainingError = (error as Error).message;

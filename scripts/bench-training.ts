@@ -44,6 +44,9 @@ interface Step {
   served_ms: number | null;
   version: string | null;
   val_accuracy: number | null;
+  epochs: number | null;
+  /** When /job_status first showed each progress phase, ms after START_TRAINING was sent. */
+  phases_ms: Record<string, number>;
   error: string | null;
 }
 
@@ -62,11 +65,15 @@ async function benchBackend(backend: string): Promise<Step[]> {
 
       const started = performance.now();
       const reply = await postJson(server.url, '/webhook', startTrainingWebhook(PROJECT, config));
-      const result: Step = { backend: server.tfjsBackend, annotations: sent, ack: { ...ack, webhooks: bodies.length }, start_training_ack_ms: reply.ms, job_ms: null, served_ms: null, version: null, val_accuracy: null, error: null };
+      const result: Step = { backend: server.tfjsBackend, annotations: sent, ack: { ...ack, webhooks: bodies.length }, start_training_ack_ms: reply.ms, job_ms: null, served_ms: null, version: null, val_accuracy: null, epochs: null, phases_ms: {}, error: null };
       try {
         const [served, job] = await Promise.all([
           waitForNewVersion(server.url, PROJECT, config, version, TRAIN_TIMEOUT_S * 1000),
-          waitForJob(server.url, String(reply.body.job), TRAIN_TIMEOUT_S * 1000, 250),
+          waitForJob(server.url, String(reply.body.job), TRAIN_TIMEOUT_S * 1000, 100, (status, info) => {
+            const phase = status === 'started' ? (info.progress?.phase ?? 'started') : status;
+            result.phases_ms[phase] ??= performance.now() - started;
+            if (info.progress?.epoch !== undefined) result.epochs = info.progress.epoch;
+          }),
         ]);
         result.served_ms = served.at - started;
         result.job_ms = job.durationMs ?? null;
@@ -96,12 +103,16 @@ printTable(
 );
 printTable(
   `START_TRAINING → new model_version served (POST /setup polled every 50 ms), ${DATASET}, default training`,
-  ['tfjs', 'annotations', 'ack', 'job', 'served after', 'val acc', `≤ ${TARGETS.startTrainingToServedMs / 1000} s (5k)`],
+  ['tfjs', 'annotations', 'ack', 'embedding from', 'training from', 'saving from', 'job', 'epochs', 'served after', 'val acc', `≤ ${TARGETS.startTrainingToServedMs / 1000} s (5k)`],
   steps.map((s) => [
     s.backend,
     int(s.annotations),
     ms(s.start_training_ack_ms),
+    ms(s.phases_ms.embedding),
+    ms(s.phases_ms.training),
+    ms(s.phases_ms.saving),
     ms(s.job_ms ?? undefined),
+    int(s.epochs ?? undefined),
     s.served_ms === null ? `> ${TRAIN_TIMEOUT_S} s` : ms(s.served_ms),
     s.val_accuracy === null ? '—' : s.val_accuracy.toFixed(4),
     s.annotations >= 5_000 ? mark(s.served_ms !== null && s.served_ms <= TARGETS.startTrainingToServedMs) : '',

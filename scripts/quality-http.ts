@@ -109,13 +109,19 @@ async function runDataset(split: Split) {
 }
 
 const names = positionals.length > 0 ? positionals : [...DATASETS];
-const results = [];
+const results: Array<Awaited<ReturnType<typeof runDataset>>> = [];
+/** Written after every data set, so a long run stopped early keeps what it measured. */
+function save(): void {
+  mkdirSync(dirname(args.out), { recursive: true });
+  writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), node: process.version, args, extraParams: extraParams ?? null, complete: results.length === names.length, results }, null, 2) + '\n');
+}
 for (const name of names) {
   const split = loadSplit({ dataset: name });
   console.error(`[quality] ${name}: ${split.train.length} train, ${split.test.length} test, ${split.labels.length} labels`);
   const result = await runDataset(split);
-  console.error(`[quality] ${name}: acc ${result.acc.toFixed(4)}, fit ${result.fitS.toFixed(2)} s`);
+  console.error(`[quality] ${name}: acc ${result.acc.toFixed(4)}, F1 ${result.macroF1.toFixed(4)}, fit ${result.fitS.toFixed(2)} s, predict ${Math.round(result.predictTasksPerS)} tasks/s`);
   results.push(result);
+  save();
 }
 
 const f = (v: number, d = 4) => v.toFixed(d);
@@ -128,6 +134,4 @@ for (const r of results) {
     `| ${r.dataset} | ${r.nTrain} / ${r.nTest} / ${r.classes} | ${f(r.acc)} | ${f(r.macroF1)} | ${f(r.fitS, 2)} | ${Math.round(r.predictTasksPerS)} | ${ref ? f(ref.acc) : '-'} | ${ref ? f(ref.f1) : '-'} | ${ref ? ref.fitS : '-'} |`,
   );
 }
-mkdirSync(dirname(args.out), { recursive: true });
-writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), node: process.version, args, extraParams: extraParams ?? null, results }, null, 2) + '\n');
 console.log(`\nwrote ${args.out}`);

@@ -2,7 +2,10 @@
  * Accuracy and speed of the offline text classifier (hashed n-grams + head) on the shared data
  * sets, next to the reference Python backend's figures (TARGETS.md).
  *
- *   npx tsx scripts/quality-offline.ts [dataset ...] [--hidden N] [--lr X] [--batch N] ...
+ *   npx tsx scripts/quality-offline.ts [dataset ...] [--hidden N] [--lr X] [--batch N] [--seed N] [--refit true|false] ...
+ *
+ * Defaults are exactly what the server trains: HASHED_OPTIONS and recipeFor (recipe.ts), class
+ * weights 'auto' (as model.ts); flags override them.
  *
  * Trains on train.csv (validation carved from it), evaluates on test.csv. Training and
  * prediction run on `wasm` (with the head's sparse kernels); `--train-backend cpu` to compare.
@@ -14,6 +17,7 @@ import { parse } from 'csv-parse/sync';
 import * as tf from '@tensorflow/tfjs';
 import { HashedNgramEmbedder } from '../src/tf/hashed-ngram-embedder.js';
 import { applyIdf, fitIdf } from '../examples/text-classifier/idf.js';
+import { HASHED_OPTIONS, recipeFor } from '../examples/text-classifier/recipe.js';
 import { type EpochProgress, argmaxRows, buildHead, macroF1, predictProbabilities, trainHead } from '../examples/text-classifier/head.js';
 
 const DATA = process.env.DATA_DIR ?? '/work/shared/data';
@@ -26,7 +30,7 @@ const REFERENCE: Record<string, { acc: number; f1: number; fit: number }> = {
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    hidden: { type: 'string', default: '0' },
+    hidden: { type: 'string' },
     dropout: { type: 'string', default: '0' },
     lr: { type: 'string' },
     batch: { type: 'string' },
@@ -35,11 +39,13 @@ const { values: args, positionals } = parseArgs({
     'val-split': { type: 'string' },
     l2: { type: 'string' },
     'class-weights': { type: 'string' },
+    seed: { type: 'string' },
+    refit: { type: 'string' },
     'train-backend': { type: 'string', default: 'wasm' },
     'word-buckets': { type: 'string' },
     'char-buckets': { type: 'string' },
     'char-weight': { type: 'string' },
-    idf: { type: 'boolean', default: false },
+    idf: { type: 'boolean' },
     'word-max': { type: 'string' },
     verbose: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results/quality-offline.json' },
@@ -80,12 +86,15 @@ async function runDataset(name: string) {
     charWeight: num(args['char-weight']),
     wordNgrams: args['word-max'] ? ([1, Number(args['word-max'])] as const) : undefined,
   };
-  const embedder = new HashedNgramEmbedder(definedOnly(embedderArgs));
+  // The server's settings (recipe.ts) unless a flag overrides them.
+  const embedder = new HashedNgramEmbedder({ ...HASHED_OPTIONS, ...definedOnly(embedderArgs) });
+  const recipe = recipeFor(train.texts.length, classes.length);
+  const hidden = args.hidden === undefined ? recipe.hidden : Number(args.hidden);
   let t0 = performance.now();
   let xTrain = await embedder.embed(train.texts);
   const featurizeS = (performance.now() - t0) / 1000;
   let xTest = await embedder.embed(test.texts);
-  if (args.idf) {
+  if (args.idf ?? recipe.idf) {
     const idf = fitIdf(xTrain);
     xTrain = applyIdf(xTrain, idf);
     xTest = applyIdf(xTest, idf);
@@ -94,7 +103,7 @@ async function runDataset(name: string) {
   await useBackend(args['train-backend']);
   t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const model = buildHead({ featureKind: 'sparse', dim: embedder.dim, numClasses: classes.length, multiLabel: false, hidden: Number(args.hidden), dropout: Number(args.dropout) });
+  const model = buildHead({ featureKind: 'sparse', dim: embedder.dim, numClasses: classes.length, multiLabel: false, hidden, dropout: Number(args.dropout) });
   const cw = args['class-weights'];
   const trainArgs = {
     learningRate: num(args.lr),
@@ -103,10 +112,13 @@ async function runDataset(name: string) {
     patience: num(args.patience),
     validationSplit: num(args['val-split']),
     l2: num(args.l2),
+    seed: num(args.seed),
+    refit: args.refit === undefined ? undefined : args.refit === 'true',
     classWeights: cw === undefined ? undefined : cw === 'auto' ? ('auto' as const) : cw === 'true',
     onEpoch: args.verbose ? (p: EpochProgress) => console.error(name, JSON.stringify(p)) : undefined,
   };
-  const result = await trainHead(model, xTrain, yTrain, definedOnly(trainArgs));
+  // As model.ts: the recipe, class weights 'auto', then explicit overrides.
+  const result = await trainHead(model, xTrain, yTrain, { ...recipe.train, ...definedOnly(trainArgs) });
   const fitS = (performance.now() - t0) / 1000;
   const fitCpu = process.cpuUsage(cpu0);
   // CPU time of this process: a fairer figure than wall time when the machine is shared.

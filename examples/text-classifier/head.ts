@@ -357,6 +357,11 @@ export interface TrainOptions {
   classWeights: boolean | 'auto';
   /** L2 penalty on the output weights (sum of squares, per row-averaged loss). */
   l2: number;
+  /**
+   * After picking the best epoch on the validation rows, retrain from scratch on all rows for
+   * that many epochs (linear sparse heads only; reported metrics stay those of the validation run).
+   */
+  refit: boolean;
   seed: number;
   signal?: AbortSignal;
   onEpoch?: (p: EpochProgress) => void;
@@ -370,6 +375,7 @@ export const DEFAULT_TRAIN_OPTIONS: Readonly<TrainOptions> = Object.freeze({
   patience: 3,
   classWeights: false,
   l2: 0,
+  refit: false,
   seed: 42,
 });
 
@@ -478,6 +484,7 @@ function crossEntropy(probs: Float32Array, t: Float32Array, rows: number, multiL
 export async function trainHead(model: tf.LayersModel, x: Features, y: Labels, options: Partial<TrainOptions> = {}): Promise<TrainResult> {
   const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
   registerSparseKernels();
+  if (x.kind === 'sparse' && isLinearBag(model)) return trainLinearSparse(model, x, y, o);
   const numClasses = outputUnits(model);
   const multiLabel = !(y instanceof Int32Array);
   if (y.length !== x.rows) throw new RangeError(`labels (${y.length}) and features (${x.rows}) differ in rows`);
@@ -591,4 +598,233 @@ function binaryF1(truth: Int32Array, pred: Int32Array): number {
     else if (t !== pred[i]) wrong++;
   });
   return tp + wrong === 0 ? 1 : (2 * tp) / (2 * tp + wrong);
+}
+
+/** A sparse head without a hidden layer: its only weight is the bag, whose output is the logits. */
+function isLinearBag(model: tf.LayersModel): boolean {
+  try {
+    return model.getLayer(LOGITS).getClassName() === 'GlobalAveragePooling1D' && model.getWeights().length === 1 && model.getWeights()[0]!.rank === 2;
+  } catch {
+    return false;
+  }
+}
+
+/** Logits (`out`, `k` per row from `at`) of sparse row `r` under the bag weights `w` ((dim + 1) x k). */
+function rowLogits(x: SparseFeatures, r: number, w: Float32Array, k: number, out: Float32Array, at: number): void {
+  const ids = x.ids;
+  const fw = x.weights;
+  for (let c = 0; c < k; c++) out[at + c] = 0;
+  for (let j = r * x.width, end = j + x.width; j < end; j++) {
+    const id = ids[j]!;
+    if (id === 0) break; // padding is packed at the end of the row
+    const v = fw[j]!;
+    if (v === 0) continue;
+    const base = id * k;
+    for (let c = 0; c < k; c++) out[at + c]! += v * w[base + c]!;
+  }
+}
+
+/** Softmax (or sigmoid, multi-label) of `k` logits in place. */
+function activateInPlace(z: Float32Array, at: number, k: number, multiLabel: boolean): void {
+  if (multiLabel) {
+    for (let c = 0; c < k; c++) z[at + c] = 1 / (1 + Math.exp(-z[at + c]!));
+    return;
+  }
+  let max = -Infinity;
+  for (let c = 0; c < k; c++) max = Math.max(max, z[at + c]!);
+  let sum = 0;
+  for (let c = 0; c < k; c++) sum += z[at + c] = Math.exp(z[at + c]! - max);
+  for (let c = 0; c < k; c++) z[at + c]! /= sum;
+}
+
+function linearProbabilities(x: SparseFeatures, rows: Int32Array, w: Float32Array, k: number, multiLabel: boolean): Float32Array {
+  const out = new Float32Array(rows.length * k);
+  rows.forEach((r, i) => {
+    rowLogits(x, r, w, k, out, i * k);
+    activateInPlace(out, i * k, k, multiLabel);
+  });
+  return out;
+}
+
+/**
+ * Forward and backward pass of one batch, computed by TF.js on the batch's own rows of the bag:
+ * the rows its features touch are gathered into a small table, TF.js differentiates the
+ * row-weighted mean loss with respect to that table, and the gradient lands in `g` for the rows
+ * listed in `touchedList` (marked with `step` in `touched`). Cost follows the batch's non-zeros,
+ * not the bucket count. Returns the summed (row-weighted) loss and the touched row count.
+ */
+function batchGradient(
+  x: SparseFeatures,
+  rows: Int32Array,
+  t: Float32Array,
+  rowW: Float32Array,
+  w: Float32Array,
+  g: Float32Array,
+  k: number,
+  multiLabel: boolean,
+  touched: Int32Array,
+  local: Int32Array,
+  touchedList: Int32Array,
+  step: number,
+): { loss: number; touchedRows: number } {
+  const n = rows.length;
+  let width = 1;
+  for (const r of rows) width = Math.max(width, rowNonZeros(x, r));
+  const localIds = new Int32Array(n * width);
+  const featureW = new Float32Array(n * width);
+  let nTouched = 0;
+  rows.forEach((r, i) => {
+    for (let j = r * x.width, end = j + x.width, q = i * width; j < end; j++, q++) {
+      const id = x.ids[j]!;
+      if (id === 0) break;
+      if (touched[id] !== step) {
+        touched[id] = step;
+        local[id] = nTouched;
+        touchedList[nTouched++] = id;
+      }
+      localIds[q] = local[id]!;
+      featureW[q] = x.weights[j]!;
+    }
+  });
+  const sub = new Float32Array(nTouched * k);
+  for (let i = 0; i < nTouched; i++) sub.set(w.subarray(touchedList[i]! * k, (touchedList[i]! + 1) * k), i * k);
+
+  const { value, grads } = tf.tidy(() => {
+    const table = tf.tensor2d(sub, [nTouched, k]);
+    const ids = tf.tensor2d(localIds, [n, width], 'int32');
+    const fw = tf.tensor3d(featureW, [n, width, 1]);
+    const targets = tf.tensor2d(t, [n, k]);
+    const weights = tf.tensor1d(rowW);
+    const lossOf = (bag: tf.Tensor) => {
+      const logits = tf.sum(tf.mul(tf.gather(bag, ids), fw), 1);
+      const perRow = multiLabel
+        ? tf.sum(sigmoidCrossEntropy(targets, logits), -1)
+        : tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), -1));
+      return tf.sum(tf.mul(perRow, weights));
+    };
+    const result = tf.valueAndGrad(lossOf)(table);
+    return { value: result.value, grads: result.grad };
+  });
+  const loss = value.dataSync()[0]!;
+  const gradient = grads.dataSync();
+  tf.dispose([value, grads]);
+  // The loss is a mean over the batch's rows.
+  for (let i = 0; i < nTouched; i++) {
+    const base = touchedList[i]! * k;
+    for (let c = 0; c < k; c++) g[base + c] = gradient[i * k + c]! / n;
+  }
+  return { loss, touchedRows: nTouched };
+}
+
+/** Adam's update (as tf.train.adam, bias correction folded into `lrT`) of the given weight rows. */
+function adamRows(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, rows: Int32Array, k: number, lrT: number, l2: number, beta1: number, beta2: number, eps: number): void {
+  for (let i = 0; i < rows.length; i++) {
+    const id = rows[i]!;
+    for (let q = id * k, end = q + k; q < end; q++) {
+      const grad = g[q]! + l2 * w[q]!;
+      const mq = beta1 * m[q]! + (1 - beta1) * grad;
+      const vq = beta2 * v[q]! + (1 - beta2) * grad * grad;
+      m[q] = mq;
+      v[q] = vq;
+      w[q]! -= (lrT * mq) / (Math.sqrt(vq) + eps);
+    }
+  }
+}
+
+/**
+ * `trainHead` for linear sparse heads: the same model (multinomial or per-label logistic
+ * regression over the bag), loss, split and epoch selection as the dense TF.js loop. TF.js
+ * computes each batch's loss and gradient on the rows the batch touches; a lazy Adam (as TF's
+ * LazyAdam: only rows with a gradient in a step are updated) applies them to the full table kept
+ * in a typed array, because TF.js optimizers update every row of a variable on every step.
+ * The weights are written into `model`.
+ */
+async function trainLinearSparse(model: tf.LayersModel, x: SparseFeatures, y: Labels, o: TrainOptions): Promise<TrainResult> {
+  const k = outputUnits(model);
+  const multiLabel = !(y instanceof Int32Array);
+  if (y.length !== x.rows) throw new RangeError(`labels (${y.length}) and features (${x.rows}) differ in rows`);
+  const rand = prng(o.seed);
+  const { train, val } = o.validationSplit > 0 ? splitRows(labelGroups(y), o.validationSplit, rand) : { train: range(x.rows), val: new Int32Array(0) };
+  const classW = !multiLabel && o.classWeights !== false ? classWeightsFor(y, k) : null;
+  const valTargets = targets(y, val, k, null);
+  const lengths = nonZeroCounts(x, range(x.rows));
+  const batchSize = o.batchSize > 0 ? o.batchSize : autoBatchSize(train.length);
+  const size = (x.dim + 1) * k;
+  const initial = Float32Array.from(model.getWeights()[0]!.dataSync());
+  if (initial.length !== size) throw new RangeError(`head weights (${initial.length}) do not match the features (${x.dim + 1} x ${k})`);
+  const w = initial.slice();
+  const m = new Float32Array(size);
+  const v = new Float32Array(size);
+  const g = new Float32Array(size);
+  const beta1 = 0.9;
+  const beta2 = 0.999;
+  const eps = 1e-7;
+  let step = 0;
+  const touched = new Int32Array(x.dim + 1).fill(-1);
+  const local = new Int32Array(x.dim + 1);
+  const touchedList = new Int32Array(x.dim + 1);
+  let yielded = performance.now();
+
+  /** One epoch of lazy Adam over `rowSet`; returns the mean training loss. */
+  const runEpoch = async (rowSet: Int32Array): Promise<number> => {
+    let lossSum = 0;
+    for (const rows of epochBatches(rowSet, lengths, batchSize, rand)) {
+      if (o.signal?.aborted) throw abortError(o.signal);
+      const { t, w: rowW } = targets(y, rows, k, classW);
+      step++;
+      const { loss, touchedRows } = batchGradient(x, rows, t, rowW, w, g, k, multiLabel, touched, local, touchedList, step);
+      lossSum += loss;
+      const lrT = (o.learningRate * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
+      adamRows(w, m, v, g, touchedList.subarray(0, touchedRows), k, lrT, 2 * o.l2, beta1, beta2, eps);
+      if (performance.now() - yielded > 20) {
+        // Let timers and messages (abort, progress) through.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        yielded = performance.now();
+      }
+    }
+    return lossSum / Math.max(1, rowSet.length);
+  };
+
+  let best: { accuracy: number; loss: number; epoch: number; weights: Float32Array } | null = null;
+  const last = { loss: NaN, valLoss: NaN, valAccuracy: NaN, valMacroF1: NaN };
+  let epoch = 0;
+  let improvedAt = 0;
+  while (epoch < o.epochs) {
+    epoch++;
+    last.loss = await runEpoch(train);
+    if (val.length > 0) Object.assign(last, evaluate(linearProbabilities(x, val, w, k, multiLabel), valTargets.t, y, val, k, multiLabel));
+    o.onEpoch?.({ epoch, epochs: o.epochs, loss: last.loss, ...(val.length > 0 ? { valLoss: last.valLoss, valAccuracy: last.valAccuracy, valMacroF1: last.valMacroF1 } : {}) });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    yielded = performance.now();
+    if (o.signal?.aborted) throw abortError(o.signal);
+    if (val.length === 0) continue;
+    // Accuracy picks the epoch; a tie with a lower loss keeps the newer weights but does not extend patience.
+    const better = best === null || last.valAccuracy > best.accuracy;
+    if (better || (last.valAccuracy === best!.accuracy && last.valLoss < best!.loss)) {
+      best = { accuracy: last.valAccuracy, loss: last.valLoss, epoch, weights: w.slice() };
+    }
+    if (better) improvedAt = epoch;
+    else if (epoch - improvedAt >= o.patience) break;
+  }
+  let final = best !== null && best.epoch !== epoch ? best.weights : w;
+  if (o.refit && best !== null) {
+    // The validation rows join training: refit from the start for the chosen number of epochs.
+    const all = range(x.rows);
+    w.set(initial);
+    m.fill(0);
+    v.fill(0);
+    step = 0;
+    for (let e = 0; e < best.epoch; e++) await runEpoch(all);
+    final = w;
+  } else if (final !== w) {
+    Object.assign(last, evaluate(linearProbabilities(x, val, final, k, multiLabel), valTargets.t, y, val, k, multiLabel));
+  }
+  const tensor = tf.tensor2d(final, model.getWeights()[0]!.shape as [number, number]);
+  model.setWeights([tensor]);
+  tensor.dispose();
+  return {
+    epochs: epoch,
+    bestEpoch: best?.epoch ?? epoch,
+    metrics: { ...last, trainSize: train.length, valSize: val.length },
+  };
 }

@@ -196,7 +196,7 @@ export default class TextClassifier extends LabelStudioMLBase {
       const result = await trainHead(head, features, y, {
         ...recipe.train,
         ...numericParams(params, ['epochs', 'batchSize', 'learningRate', 'validationSplit', 'patience', 'l2']),
-        classWeights: params.classWeights === false ? false : 'auto',
+        ...(typeof params.classWeights === 'boolean' ? { classWeights: params.classWeights ? ('auto' as const) : false } : {}),
         signal: request.signal,
         onEpoch: (p) => request.onProgress({ phase: 'training', epoch: p.epoch, epochs: p.epochs, loss: p.loss, metrics: definedNumbers({ val_loss: p.valLoss, val_accuracy: p.valAccuracy, val_macro_f1: p.valMacroF1 }) }),
       });

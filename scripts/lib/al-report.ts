@@ -83,13 +83,13 @@ export async function plotReport(report: Report): Promise<string> {
       subtitle: [
         `random seed set of ${plan.initial}, then batches of ${plan.batchSize}`,
         ...(plan.poolSample ? [`uncertainty scores ${plan.poolSample} random pool items per round`] : []),
-        `reference accuracy ${full.accuracy.toFixed(4)}: ${referenceText(report)}`,
+        `reference accuracy ${full.accuracy.toFixed(4)} (top dashed line): ${referenceText(report)}`,
       ],
       xTitle: 'labels used',
       yTitle: 'test accuracy',
       rows,
       rules: [
-        { y: full.accuracy, label: 'reference' },
+        { y: full.accuracy, label: '' },
         { y: 0.99 * full.accuracy, label: '99%' },
         { y: 0.95 * full.accuracy, label: '95%' },
       ],

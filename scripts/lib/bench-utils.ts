@@ -86,8 +86,10 @@ export function int(value: number | undefined): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
+/** Bytes in MB (KB below 1 MB). */
 export function mb(bytes: number | undefined): string {
   if (bytes === undefined || !Number.isFinite(bytes)) return '—';
+  if (bytes > 0 && bytes < 2 ** 20) return `${(bytes / 1024).toFixed(0)} KB`;
   return `${(bytes / 2 ** 20).toFixed(0)} MB`;
 }
 

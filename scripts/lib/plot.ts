@@ -13,7 +13,7 @@ export interface LinePlot {
   yTitle: string;
   /** Rows {x, y, series}. */
   rows: Array<{ x: number; y: number; series: string }>;
-  /** Horizontal reference lines, e.g. 99% of the full-data accuracy. */
+  /** Horizontal reference lines, e.g. 99% of the full-data accuracy (an empty label draws no text). */
   rules?: Array<{ y: number; label: string }>;
   yDomain?: [number, number];
   width?: number;
@@ -35,7 +35,7 @@ export function lineSpec(plot: LinePlot): TopLevelSpec {
         data: { values: plot.rows },
         mark: { type: 'line', point: true, strokeWidth: 2 },
         encoding: {
-          x: { field: 'x', type: 'quantitative', title: plot.xTitle },
+          x: { field: 'x', type: 'quantitative', title: plot.xTitle, scale: { zero: false, nice: false } },
           y,
           color: { field: 'series', type: 'nominal', title: 'strategy', legend: { orient: 'bottom-right', labelLimit: 400 } },
         },
@@ -48,7 +48,7 @@ export function lineSpec(plot: LinePlot): TopLevelSpec {
               encoding: { y: { field: 'y', type: 'quantitative' as const } },
             },
             {
-              data: { values: rules },
+              data: { values: rules.filter((rule) => rule.label !== '') },
               mark: { type: 'text' as const, align: 'left' as const, dx: 4, dy: -6, color: '#666', fontSize: 10 },
               encoding: { y: { field: 'y', type: 'quantitative' as const }, x: { value: 0 }, text: { field: 'label', type: 'nominal' as const } },
             },
