@@ -195,7 +195,7 @@ describe('text-classifier head', function () {
       return values;
     };
     try {
-      for (const backend of ['wasm', 'cpu']) {
+      for (const backend of ['wasm', 'cpu'] as const) {
         await useBackend(backend);
         const reference = viaTf();
         fast.forEach((p, i) => expect(p, backend).to.be.closeTo(reference[i]!, 1e-5));
