@@ -23,6 +23,7 @@ export { fileSystemIO } from './tf/file-io.js';
 export type { Embedder, Features, DenseFeatures, SparseFeatures } from './tf/embedder.js';
 export { CachedEmbedder } from './tf/cached-embedder.js';
 export { HashedNgramEmbedder } from './tf/hashed-ngram-embedder.js';
+export type { HashedNgramOptions } from './tf/hashed-ngram-embedder.js';
 export { UseEmbedder, locateUseWeights, missingUseWeightsMessage } from './tf/use-embedder.js';
 export { USE_LITE_CATALOG, downloadUseFiles, verifyUseDir } from './tf/use-files.js';
 export type { UseCatalog } from './tf/use-files.js';

@@ -7,8 +7,7 @@
  * The model uses only standard serialisable layers and ends in a separate Activation layer,
  * so training can work on logits while `model.predict` returns probabilities.
  */
-import * as tf from '@tensorflow/tfjs';
-import type { DenseFeatures, Features, SparseFeatures } from '../../src/tf/embedder.js';
+import { tf, type DenseFeatures, type Features, type SparseFeatures } from '../../src/index.js';
 
 export interface HeadSpec {
   featureKind: 'dense' | 'sparse';

@@ -3,7 +3,7 @@
  * features by idf, and the head's training options for a given data size. Tuned on the train
  * splits of the bundled benchmark data (scripts/quality-offline.ts), never on their test splits.
  */
-import type { HashedNgramOptions } from '../../src/tf/hashed-ngram-embedder.js';
+import type { HashedNgramOptions } from '../../src/index.js';
 import type { TrainOptions } from './head.js';
 
 /**

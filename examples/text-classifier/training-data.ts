@@ -3,8 +3,7 @@
  * Every annotation of a task is a sample (several annotators = several votes); choices the
  * current config no longer has are dropped, so a model never learns a label it cannot name.
  */
-import type { AnnotatedTask } from '../../src/index.js';
-import { getTaskText } from '../../src/index.js';
+import { getTaskText, type AnnotatedTask } from '../../src/index.js';
 
 export interface Sample {
   text: string;

@@ -62,7 +62,9 @@ describe('cli: init', () => {
       }
     }
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-    expect(pkg.dependencies['@tensorflow/tfjs']).to.equal('4.22.0');
+    // The example takes TF.js from the package entry (one tfjs instance), so the package is the dependency.
+    expect(pkg.dependencies).to.have.property('label-studio-ml-tfjs');
+    expect(pkg.dependencies).to.not.have.property('@tensorflow/tfjs');
   });
 
   it('rejects an unknown example', async () => {
