@@ -24,7 +24,14 @@ export interface Recipe {
 /** An epoch costs about samples x classes x non-zeros per row; above this, train briefly. */
 const LARGE_WORK = 200_000;
 
+/** Below this, a validation split is too small to choose epochs (active learning's first rounds). */
+const TINY = 500;
+
 export function recipeFor(samples: number, classes: number): Recipe {
+  if (samples < TINY) {
+    // A fixed, short schedule on every labelled row: a 10-row validation set picks epochs at random.
+    return { idf: false, hidden: 0, train: { epochs: 10, learningRate: 0.05, validationSplit: 0, refit: false, classWeights: 'auto' } };
+  }
   if (samples * Math.max(2, classes) >= LARGE_WORK) {
     // Many rows and classes: the linear head is within a point of its best after 2-3 epochs
     // at a higher rate; more epochs (and a refit) would multiply the fit time for little gain.
