@@ -12,13 +12,14 @@ import {
   fileSystemIO,
   tf,
   type CachedEmbedder,
+  type Features,
   type FitRequest,
   type FitResult,
   type JsonObject,
   type PredictOptions,
   type Task,
 } from '../../src/index.js';
-import { buildHead, predictProbabilities, trainHead, type Labels } from './head.js';
+import { argmaxRows, buildHead, macroF1, predictProbabilities, trainHead, type Labels } from './head.js';
 import { loadEmbedder, type LoadedEmbedder } from './embedders.js';
 import { collectSamples } from './training-data.js';
 import { applyIdf, fitIdf, readIdf, writeIdf } from './idf.js';
@@ -217,7 +218,16 @@ export default class TextClassifier extends LabelStudioMLBase {
         label_counts: Object.fromEntries(labels.map((label) => [label, samples.filter((s) => s.choices.includes(label)).length])),
         epochs: result.epochs,
         best_epoch: result.bestEpoch,
-        metrics: definedNumbers({ loss: m.loss, val_loss: m.valLoss, val_accuracy: m.valAccuracy, val_macro_f1: m.valMacroF1, train_size: m.trainSize, val_size: m.valSize }),
+        metrics: definedNumbers({
+          loss: m.loss,
+          val_loss: m.valLoss,
+          val_accuracy: m.valAccuracy,
+          val_macro_f1: m.valMacroF1,
+          train_size: m.trainSize,
+          val_size: m.valSize,
+          // Too few labels for a validation split: report how well the head fits its training rows.
+          ...(m.valSize === 0 && y instanceof Int32Array ? trainingFit(head, features, y, labels.length) : {}),
+        }),
         trained_at: new Date().toISOString(),
       } satisfies JsonObject;
     } finally {
@@ -239,6 +249,12 @@ export default class TextClassifier extends LabelStudioMLBase {
 function isMultiple(labelConfig: string, name: string): boolean {
   const tag = new RegExp(`<Choices\\b[^>]*\\bname=["']${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["'][^>]*>`).exec(labelConfig)?.[0] ?? '';
   return /\bchoice=["']multiple["']/.test(tag);
+}
+
+function trainingFit(head: tf.LayersModel, features: Features, y: Int32Array, classes: number): { train_accuracy: number; train_macro_f1: number } {
+  const predicted = argmaxRows(predictProbabilities(head, features), classes);
+  const hits = predicted.reduce((sum, label, i) => sum + (label === y[i] ? 1 : 0), 0);
+  return { train_accuracy: hits / y.length, train_macro_f1: macroF1(y, predicted, classes) };
 }
 
 function uniform(labels: string[]): Record<string, number> {

@@ -78,7 +78,9 @@ describe('example: text classifier (offline hashed encoder)', function () {
 
   it('trains a head on the annotations and predicts the choice, the score and per-choice scores', async () => {
     const job = await trainOn(server, 1, THREE, [...POSITIVE.map((t) => [t, ['Positive']] as [string, string[]]), ...NEGATIVE.map((t) => [t, ['Negative']] as [string, string[]])]);
-    expect(job.metrics).to.include.keys('val_accuracy', 'val_macro_f1', 'loss');
+    // Twelve labels are too few for a validation split: the fit on the training rows is reported.
+    expect(job.metrics).to.include.keys('loss', 'train_accuracy', 'train_macro_f1');
+    expect(job.metrics.train_accuracy).to.equal(1);
     const body = await predict(server, 1, ['I love it, excellent', 'awful, I hate it', '', '  ']);
     const chosen = body.results.map((r: { result: Array<{ value: { choices: string[] } }> }) => r.result[0]!.value.choices[0]);
     expect(chosen.slice(0, 2)).to.deep.equal(['Positive', 'Negative']);
