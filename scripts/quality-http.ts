@@ -8,7 +8,7 @@
  *
  *   npm run quality -- [dataset ...] [--via train|webhooks] [--extra-params '{"epochs":20}'] [--out file]
  *
- * Env: DATA_DIR (default /work/shared/data), TFJS_BACKEND and the server's other variables pass through.
+ * Env: DATA_DIR (default ../shared/data beside the repository), TFJS_BACKEND and the server's other variables pass through.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -18,12 +18,9 @@ import { startExampleServer } from './lib/example-server.js';
 import { choicesConfig, legacyTrainBody, projectObject, startTraining, VALUE_KEY, choiceResult, type LabelledTask } from './lib/ls-payloads.js';
 import { MlClient } from './lib/ml-client.js';
 import { accuracy, macroF1 } from './lib/metrics.js';
+import { QUALITY_REFERENCE } from './lib/bench-reference.js';
 
-const REFERENCE: Record<string, { acc: number; f1: number; fitS: number }> = {
-  'sms-spam-collection': { acc: 0.9928, f1: 0.9842, fitS: 0.53 },
-  'sentiment-labelled-sentences': { acc: 0.8383, f1: 0.8383, fitS: 0.22 },
-  banking77: { acc: 0.8828, f1: 0.8827, fitS: 66.3 },
-};
+const REFERENCE = QUALITY_REFERENCE;
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,

@@ -16,16 +16,14 @@ import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import * as tf from '@tensorflow/tfjs';
 import { HashedNgramEmbedder } from '../src/tf/hashed-ngram-embedder.js';
+import { DATA_DIR } from './lib/datasets.js';
+import { QUALITY_REFERENCE } from './lib/bench-reference.js';
 import { applyIdf, fitIdf } from '../examples/text-classifier/idf.js';
 import { HASHED_OPTIONS, recipeFor } from '../examples/text-classifier/recipe.js';
 import { type EpochProgress, argmaxRows, buildHead, macroF1, predictProbabilities, trainHead } from '../examples/text-classifier/head.js';
 
-const DATA = process.env.DATA_DIR ?? '/work/shared/data';
-const REFERENCE: Record<string, { acc: number; f1: number; fit: number }> = {
-  'sms-spam-collection': { acc: 0.9928, f1: 0.9842, fit: 0.53 },
-  'sentiment-labelled-sentences': { acc: 0.8383, f1: 0.8383, fit: 0.22 },
-  banking77: { acc: 0.8828, f1: 0.8827, fit: 66.3 },
-};
+const DATA = DATA_DIR;
+const REFERENCE = QUALITY_REFERENCE;
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -163,7 +161,7 @@ console.log('| dataset | n_train | n_test | classes | acc | macro-F1 | featurize
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const ref = r.reference;
-  console.log(`| ${r.dataset} | ${r.nTrain} | ${r.nTest} | ${r.classes} | ${f(r.acc)} | ${f(r.macroF1)} | ${f(r.featurizeS, 2)} | ${f(r.fitS, 2)} (${f(r.fitCpuS, 2)}; ${r.epochs}, best ${r.bestEpoch}) | ${Math.round(r.predictRowsPerS)} | ${r.backend} | ${ref ? f(ref.acc) : '-'} | ${ref ? f(ref.f1) : '-'} | ${ref?.fit ?? '-'} |`);
+  console.log(`| ${r.dataset} | ${r.nTrain} | ${r.nTest} | ${r.classes} | ${f(r.acc)} | ${f(r.macroF1)} | ${f(r.featurizeS, 2)} | ${f(r.fitS, 2)} (${f(r.fitCpuS, 2)}; ${r.epochs}, best ${r.bestEpoch}) | ${Math.round(r.predictRowsPerS)} | ${r.backend} | ${ref ? f(ref.acc) : '-'} | ${ref ? f(ref.f1) : '-'} | ${ref?.fitS ?? '-'} |`);
 }
 mkdirSync(join(args.out, '..'), { recursive: true });
 writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), args, results }, null, 2) + '\n');

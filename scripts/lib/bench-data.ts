@@ -1,5 +1,5 @@
 /**
- * The shared labelled data sets (read in place from DATA_DIR, default /work/shared/data) and the
+ * The shared labelled data sets (read in place from DATA_DIR, default ../shared/data beside the repository) and the
  * Label Studio payloads the benchmarks send: label configs, ANNOTATION_CREATED / START_TRAINING
  * webhooks (PROTOCOL §2.4), legacy /train exports and /predict bodies.
  */
@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 
-export const DATA_DIR = process.env.DATA_DIR ?? '/work/shared/data';
+import { DATA_DIR } from './datasets.js';
+
+export { DATA_DIR };
 
 export interface Row {
   text: string;

@@ -1,12 +1,14 @@
 /**
- * The shared data sets (/work/shared/data, or DATA_DIR): CSV loading in place (header
+ * The shared data sets (../shared/data beside the repository, or DATA_DIR): CSV loading in place (header
  * text,label), a seeded PRNG, shuffling and stratified sampling. Nothing is copied into the repo.
  */
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 
-export const DATA_DIR = process.env.DATA_DIR ?? '/work/shared/data';
+/** ../shared/data beside the repository (read in place, never copied), or DATA_DIR. */
+export const DATA_DIR = process.env.DATA_DIR ?? fileURLToPath(new URL('../../../shared/data', import.meta.url));
 export const DATASETS = ['sms-spam-collection', 'sentiment-labelled-sentences', 'banking77'] as const;
 
 export interface Example {
