@@ -239,7 +239,8 @@ function sparseTensors(x: SparseFeatures, rows: ArrayLike<number>): tf.Tensor[] 
 
 /** Class probabilities (or per-label sigmoid outputs), row-major `rows * numClasses`. */
 export function predictProbabilities(model: tf.LayersModel, x: Features, batchSize = 512): Float32Array {
-  if (x.kind === 'sparse' && isLinearBag(model)) {
+  // The cache check first: isLinearBag inspects the layers on every call.
+  if (x.kind === 'sparse' && (bagCache.has(model) || isLinearBag(model))) {
     // A linear bag is a sum of weight rows: evaluated straight from its (cached) weights it is the
     // same function as model.predict without TF.js's per-call overhead, which dominates small requests.
     return linearProbabilities(x, range(x.rows), bagWeights(model), outputUnits(model), isMultiLabel(model));

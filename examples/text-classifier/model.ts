@@ -24,7 +24,7 @@ import { loadEmbedder, type LoadedEmbedder } from './embedders.js';
 import { collectSamples } from './training-data.js';
 import { applyIdf, fitIdf, readIdf, writeIdf } from './idf.js';
 import { recipeFor } from './recipe.js';
-import { readTaskText } from './text-source.js';
+import { readTaskText, resolveText } from './text-source.js';
 import { isScoreMethod, multiLabelScore, singleLabelScore, type ScoreMethod } from './uncertainty.js';
 
 let loaded: Promise<LoadedEmbedder> | undefined;
@@ -176,7 +176,7 @@ export default class TextClassifier extends LabelStudioMLBase {
     const labels = control.labels.filter((label) => samples.some((sample) => sample.choices.includes(label)));
     const index = new Map(labels.map((label, i) => [label, i]));
     request.onProgress({ phase: 'embedding' });
-    const texts = await Promise.all(samples.map((sample) => this.#resolveText(sample.text)));
+    const texts = await Promise.all(samples.map((sample) => resolveText(sample.text)));
     const recipe = recipeFor(samples.length, labels.length);
     const embedded = await this.#embedder!.embed(texts);
     const idf = recipe.idf && embedded.kind === 'sparse' ? fitIdf(embedded) : undefined;
@@ -233,10 +233,6 @@ export default class TextClassifier extends LabelStudioMLBase {
     } finally {
       head.dispose();
     }
-  }
-
-  async #resolveText(text: string): Promise<string> {
-    return readTaskText({ data: { text } }, 'text');
   }
 
   override dispose(): void {

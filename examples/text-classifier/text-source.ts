@@ -16,7 +16,10 @@ function labelStudio(): LabelStudioClient {
 
 /** Missing or non-text values read as "" (they still get a prediction). */
 export async function readTaskText(task: Pick<Task, 'data' | 'id'>, valueKey: string): Promise<string> {
-  const text = getTaskText(task, valueKey) ?? '';
-  if (!isPreloadNeeded(text)) return text;
-  return labelStudio().fetchText(text, typeof task.id === 'number' ? task.id : undefined);
+  return resolveText(getTaskText(task, valueKey) ?? '', typeof task.id === 'number' ? task.id : undefined);
+}
+
+/** The text itself, or the content of the Label Studio upload/URL it names. */
+export async function resolveText(value: string, taskId?: number): Promise<string> {
+  return isPreloadNeeded(value) ? labelStudio().fetchText(value, taskId) : value;
 }

@@ -9,7 +9,7 @@ import type { ModelClass } from '../model/base.js';
 import { normalizePredictResult } from '../model/response.js';
 import { openStores, type Stores } from '../store/index.js';
 import { normalizeProjectId, assertSafeVersion } from '../store/safe-names.js';
-import { initTfRuntime, getTfRuntimeInfo, type TfRuntimeInfo } from '../tf/runtime.js';
+import { initTfRuntime, type TfRuntimeInfo } from '../tf/runtime.js';
 import { LabelStudioClient } from '../io/label-studio-client.js';
 import { badRequest, MlBackendError } from '../errors.js';
 import { loadModelClass, type ModelModuleRef } from './model-module.js';
@@ -317,10 +317,6 @@ export class MLBackend {
     }
     if (Object.keys(value).length === 0) return;
     this.settings.setExtraParams(project, value as JsonObject);
-  }
-
-  get tfInfo(): TfRuntimeInfo | null {
-    return getTfRuntimeInfo();
   }
 }
 
