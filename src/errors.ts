@@ -1,30 +1,38 @@
 /**
- * The error catalogue. Every error the backend raises on purpose carries a stable `code`, an
- * HTTP `status` and `expose` (Koa's contract: only exposed messages reach the client).
+ * The error catalogue: every code the backend throws or sends, with its HTTP status and meaning.
+ * `ErrorCode` is derived from this table, and a test checks that the codes used in src/ are
+ * exactly its keys. Errors carry `code`, `status` and `expose` (Koa's contract: only exposed
+ * messages reach the client).
  */
-export type ErrorCode =
-  | 'MLB_ERR_BAD_REQUEST'
-  | 'MLB_ERR_VALIDATION'
-  | 'MLB_ERR_INVALID_JSON'
-  | 'MLB_ERR_BODY_TOO_LARGE'
-  | 'MLB_ERR_UNSUPPORTED_MEDIA_TYPE'
-  | 'MLB_ERR_UNAUTHORIZED'
-  | 'MLB_ERR_NOT_FOUND'
-  | 'MLB_ERR_METHOD_NOT_ALLOWED'
-  | 'MLB_ERR_BAD_PROJECT_ID'
-  | 'MLB_ERR_BAD_VERSION'
-  | 'MLB_ERR_LABEL_CONFIG'
-  | 'MLB_ERR_INVALID_TASKS'
-  | 'MLB_ERR_MODEL'
-  | 'MLB_ERR_MODEL_NOT_READY'
-  | 'MLB_ERR_PREDICTION_COUNT'
-  | 'MLB_ERR_JOB_NOT_FOUND'
-  | 'MLB_ERR_VERSION_NOT_FOUND'
-  | 'MLB_ERR_CHECKPOINT_CORRUPT'
-  | 'MLB_ERR_STORAGE'
-  | 'MLB_ERR_TASK_DATA'
-  | 'MLB_ERR_SHUTTING_DOWN'
-  | 'MLB_ERR_CONFIG';
+export const ERROR_CATALOGUE = {
+  MLB_ERR_BAD_REQUEST: { status: 400, meaning: 'the request cannot be processed as sent (also 408/431 for slow or oversized requests)' },
+  MLB_ERR_VALIDATION: { status: 400, meaning: 'a field of the body is missing or has the wrong type; `field` names it' },
+  MLB_ERR_INVALID_JSON: { status: 400, meaning: 'the body is not JSON' },
+  MLB_ERR_BODY_TOO_LARGE: { status: 413, meaning: 'the body is larger than MAX_BODY_MB' },
+  MLB_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'a POST body that is not application/json' },
+  MLB_ERR_UNAUTHORIZED: { status: 401, meaning: 'Basic auth (or the webhook token) is missing or wrong' },
+  MLB_ERR_NOT_FOUND: { status: 404, meaning: 'no such route' },
+  MLB_ERR_METHOD_NOT_ALLOWED: { status: 405, meaning: 'the route exists for other methods' },
+  MLB_ERR_BAD_PROJECT_ID: { status: 400, meaning: 'a project id that is not a safe name' },
+  MLB_ERR_BAD_VERSION: { status: 400, meaning: 'a model version that is not a safe name' },
+  MLB_ERR_LABEL_CONFIG: { status: 400, meaning: 'the label config is not XML the model can use' },
+  MLB_ERR_MODEL: { status: 500, meaning: 'the model failed or returned something unusable' },
+  MLB_ERR_MODEL_NOT_READY: { status: 503, meaning: "the model's preload failed: no instance can be built" },
+  MLB_ERR_PREDICTION_COUNT: { status: 500, meaning: 'the model returned a prediction count other than 0 or one per task' },
+  MLB_ERR_JOB_NOT_FOUND: { status: 404, meaning: 'no training job with that id' },
+  MLB_ERR_VERSION_NOT_FOUND: { status: 404, meaning: 'no such model version in the project' },
+  MLB_ERR_CHECKPOINT_CORRUPT: { status: 409, meaning: 'the version exists but does not match its manifest' },
+  MLB_ERR_STORAGE: { status: 500, meaning: 'the disk or database failed (507 when it is full); nothing stored is lost' },
+  MLB_ERR_TASK_DATA: { status: 422, meaning: "a task's data could not be read (a Label Studio file that failed to download)" },
+  MLB_ERR_SHUTTING_DOWN: { status: 503, meaning: 'the server is shutting down and takes no new training' },
+  MLB_ERR_CONFIG: { status: 500, meaning: 'invalid configuration (environment variable or option)' },
+  MLB_ERR_INTERNAL: { status: 500, meaning: 'an unexpected failure (a bug): the detail names the error' },
+} as const satisfies Record<string, { status: number; meaning: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Keys of the JSON error envelope; `details` never override them. */
+export const ENVELOPE_KEYS = ['status', 'error', 'detail', 'result'] as const;
 
 export class MlBackendError extends Error {
   readonly code: ErrorCode;
@@ -57,6 +65,10 @@ export function isMlBackendError(error: unknown): error is MlBackendError {
 export const badRequest = (message: string, details?: Record<string, unknown>) =>
   new MlBackendError('MLB_ERR_BAD_REQUEST', 400, message, details);
 
+/** Training asked for while the server shuts down (what was stored stays stored). */
+export const shuttingDown = (what: string) =>
+  new MlBackendError('MLB_ERR_SHUTTING_DOWN', 503, `the server is shutting down: ${what}`);
+
 /** A bad label config: the message names what is wrong. 400 at the route. */
 export class LabelConfigError extends MlBackendError {
   constructor(message: string, options?: ErrorOptions) {
@@ -68,7 +80,7 @@ export class LabelConfigError extends MlBackendError {
 /** A checkpoint that is missing or does not match its manifest. */
 export class CheckpointError extends MlBackendError {
   constructor(code: 'MLB_ERR_VERSION_NOT_FOUND' | 'MLB_ERR_CHECKPOINT_CORRUPT', message: string, details?: Record<string, unknown>) {
-    super(code, code === 'MLB_ERR_VERSION_NOT_FOUND' ? 404 : 409, message, details);
+    super(code, ERROR_CATALOGUE[code].status, message, details);
     this.name = 'CheckpointError';
   }
 }

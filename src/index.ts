@@ -2,10 +2,13 @@
  * label-studio-ml-tfjs: the public entry. Examples and users import from here only.
  */
 export { LabelStudioMLBase } from './model/base.js';
-export type { ModelInit, ModelClass, PredictOptions, FitRequest, FitResult, ProjectKeyValue, ModelLogger } from './model/base.js';
-export { parseLabelConfig, getFirstTagOccurrence, buildLabelMap } from './model/label-config.js';
-export type { ParsedLabelConfig } from './model/label-config.js';
+export type {
+  ModelInit, ModelClass, AnyModel, PredictOptions, FitRequest, FitResult, ProjectKeyValue, ModelLogger, PreloadContext, TaskFiles,
+} from './model/base.js';
+export { LabelInterface, parseLabelConfig, getFirstTagOccurrence, buildLabelMap } from './model/label-config.js';
+export type { ControlTag, ObjectTag, LabelTag, ParsedLabelConfig, ParsedControl, TagOccurrence, TagFilters } from './model/label-config.js';
 export { ModelResponse, PredictionValue } from './model/response.js';
+export type { PredictResult, PredictionObject, TaskPrediction, PredictionInit } from './model/response.js';
 export { seedModel } from './model/seed-adapter.js';
 export type { SeedModelSpec, SeedInferenceModel, SeedTrainContext } from './model/seed-adapter.js';
 export { getTaskText, isPreloadNeeded } from './model/task-data.js';
@@ -13,9 +16,14 @@ export { startServer } from './server/start.js';
 export type { StartOptions, RunningServer } from './server/start.js';
 export { createApp } from './server/app.js';
 export { MLBackend } from './backend/ml-backend.js';
-export { INITIAL_VERSION } from './backend/model-registry.js';
-export { loadConfig } from './config.js';
-export type { BackendConfig } from './config.js';
+export type { MLBackendOptions, BackendStats, TrainNowOptions } from './backend/ml-backend.js';
+export type { JobEvent, JobHandler, JobTrigger, RunningJob, JobOutcome } from './backend/job-queue.js';
+export type { PredictGate, PredictCall, PredictWork, PredictOutcome } from './backend/predict-gate.js';
+export { INITIAL_VERSION } from './backend/trainer.js';
+export {
+  loadConfig, readSettings, readSetting, integer, decimal, boolean, choice, text, filePath, httpUrl, SERVER_SETTINGS, TEXT_CLASSIFIER_SETTINGS,
+} from './config/index.js';
+export type { BackendConfig, Setting, SettingsSchema, SettingsOf } from './config/index.js';
 export { createLogger } from './logger.js';
 export { LabelStudioClient } from './io/label-studio-client.js';
 export { tf, initTfRuntime, getTfRuntimeInfo, memoryStats } from './tf/runtime.js';
@@ -28,7 +36,9 @@ export { UseEmbedder, locateUseWeights, missingUseWeightsMessage } from './tf/us
 export { USE_LITE_CATALOG, downloadUseFiles, verifyUseDir } from './tf/use-files.js';
 export type { UseCatalog } from './tf/use-files.js';
 export {
+  ERROR_CATALOGUE,
   MlBackendError,
+  isMlBackendError,
   LabelConfigError,
   TaskDataError,
   CheckpointError,

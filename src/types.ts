@@ -58,9 +58,14 @@ export interface TrainProgress {
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-/** A training job as /job_status reports it. */
+/** What a job does: train a new version, or (issue 13) write fresh predictions after a promotion. */
+export type JobKind = 'train' | 'refresh-predictions';
+
+/** A job as /job_status reports it. Written only by the job queue. */
 export interface JobRecord {
   id: string;
+  /** Absent on records written before job kinds existed: those are 'train'. */
+  kind?: JobKind;
   project: string;
   state: JobState;
   /** The event that triggered (or last joined) the job: START_TRAINING, ANNOTATION_CREATED, TRAIN, ... */
@@ -72,6 +77,8 @@ export interface JobRecord {
   finishedAt?: string;
   durationMs?: number;
   progress?: TrainProgress;
+  /** Progress reports in order, at most 500 (older ones thinned), for loss curves. */
+  history?: Array<TrainProgress & { at: string }>;
   /** Annotations the job trained on. */
   annotationCount?: number;
   /** Version created by a successful job. */

@@ -8,8 +8,9 @@
  * Rows are cached by text, so retraining only embeds texts it has not seen.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { CachedEmbedder, ConfigError, HashedNgramEmbedder, UseEmbedder, downloadUseFiles, locateUseWeights, missingUseWeightsMessage, type UseCatalog } from '../../src/index.js';
+import {
+  CachedEmbedder, ConfigError, HashedNgramEmbedder, TEXT_CLASSIFIER_SETTINGS, UseEmbedder, downloadUseFiles, locateUseWeights, missingUseWeightsMessage, readSettings, type UseCatalog,
+} from '../../src/index.js';
 import { HASHED_OPTIONS } from './recipe.js';
 
 export type EmbedderChoice = 'auto' | 'use' | 'hashed';
@@ -26,27 +27,18 @@ export interface EmbedderSettings {
   catalog: UseCatalog | undefined;
 }
 
+/** The settings as declared in TEXT_CLASSIFIER_SETTINGS (read, checked and documented with the server's). */
 export function embedderSettingsFromEnv(env: Record<string, string | undefined> = process.env): EmbedderSettings {
-  const choice = (env.EMBEDDER?.trim().toLowerCase() || 'auto') as EmbedderChoice;
-  if (!['auto', 'use', 'hashed'].includes(choice)) {
-    throw new ConfigError(`EMBEDDER=${JSON.stringify(env.EMBEDDER)} is invalid: expected auto, use or hashed`);
-  }
-  const download = (env.USE_DOWNLOAD?.trim().toLowerCase() ?? 'true') !== 'false';
+  const settings = readSettings(TEXT_CLASSIFIER_SETTINGS, env);
   let catalog: UseCatalog | undefined;
-  if (env.USE_CATALOG) {
+  if (settings.useCatalog !== undefined) {
     try {
-      catalog = JSON.parse(fs.readFileSync(env.USE_CATALOG, 'utf8')) as UseCatalog;
+      catalog = JSON.parse(fs.readFileSync(settings.useCatalog, 'utf8')) as UseCatalog;
     } catch (error) {
-      throw new ConfigError(`USE_CATALOG=${JSON.stringify(env.USE_CATALOG)} is not a readable JSON catalogue: ${(error as Error).message}`);
+      throw new ConfigError(`USE_CATALOG=${JSON.stringify(settings.useCatalog)} is not a readable JSON catalogue: ${(error as Error).message}`);
     }
   }
-  return {
-    choice,
-    useModelDir: env.USE_MODEL_DIR?.trim() || undefined,
-    cacheDir: path.resolve(env.USE_CACHE_DIR?.trim() || '.cache/use-lite'),
-    download,
-    catalog,
-  };
+  return { choice: settings.embedder, useModelDir: settings.useModelDir, cacheDir: settings.useCacheDir, download: settings.useDownload, catalog };
 }
 
 export interface LoadedEmbedder {

@@ -9,7 +9,9 @@ import path from 'node:path';
 import {
   LabelConfigError,
   LabelStudioMLBase,
+  TEXT_CLASSIFIER_SETTINGS,
   fileSystemIO,
+  readSetting,
   tf,
   type CachedEmbedder,
   type Features,
@@ -17,6 +19,7 @@ import {
   type FitResult,
   type JsonObject,
   type PredictOptions,
+  type PreloadContext,
   type Task,
 } from '../../src/index.js';
 import { argmaxRows, buildHead, macroF1, predictProbabilities, trainHead, type Labels } from './head.js';
@@ -24,7 +27,6 @@ import { loadEmbedder, type LoadedEmbedder } from './embedders.js';
 import { collectSamples } from './training-data.js';
 import { applyIdf, fitIdf, readIdf, writeIdf } from './idf.js';
 import { recipeFor } from './recipe.js';
-import { readTaskText, resolveText } from './text-source.js';
 import { isScoreMethod, multiLabelScore, singleLabelScore, type ScoreMethod } from './uncertainty.js';
 
 let loaded: Promise<LoadedEmbedder> | undefined;
@@ -60,9 +62,9 @@ export default class TextClassifier extends LabelStudioMLBase {
   #embedder: CachedEmbedder | undefined;
 
   /** Loads the embedder at process start, not on the first request (/setup has 3 s). */
-  static override async preload(): Promise<void> {
+  static override async preload(context: PreloadContext): Promise<void> {
     const { fallbackReason } = await embedder();
-    if (fallbackReason) console.warn(`[text-classifier] using the offline hashed n-gram encoder: ${fallbackReason}`);
+    if (fallbackReason) context.logger.warn(`[text-classifier] using the offline hashed n-gram encoder: ${fallbackReason}`);
   }
 
   static override describe() {
@@ -91,17 +93,14 @@ export default class TextClassifier extends LabelStudioMLBase {
       toName: tag.to_name[0]!,
       valueKey: texts[0]!.value,
       labels: tag.labels,
-      multiLabel: isMultiple(this.labelConfig, fromName),
+      multiLabel: this.labelInterface.control(fromName).multiple,
     };
     return this.#control;
   }
 
   get scoreMethod(): ScoreMethod {
     const fromParams = this.extraParams.score_method;
-    const fromEnv = process.env.SCORE_METHOD;
-    if (isScoreMethod(fromParams)) return fromParams;
-    if (isScoreMethod(fromEnv)) return fromEnv;
-    return 'least_confidence';
+    return isScoreMethod(fromParams) ? fromParams : readSetting(TEXT_CLASSIFIER_SETTINGS.scoreMethod);
   }
 
   override async setup(): Promise<void> {
@@ -123,7 +122,7 @@ export default class TextClassifier extends LabelStudioMLBase {
 
   override async predict(tasks: Task[], _options: PredictOptions) {
     const control = this.control;
-    const texts = await Promise.all(tasks.map((task) => readTaskText(task, control.valueKey)));
+    const texts = await Promise.all(tasks.map((task) => this.readTaskText(task, control.valueKey)));
     const rows = this.#head ? await this.#headProbabilities(texts) : undefined;
     return texts.map((_, i) => {
       const scores = rows ? rows[i]! : uniform(control.labels);
@@ -176,7 +175,7 @@ export default class TextClassifier extends LabelStudioMLBase {
     const labels = control.labels.filter((label) => samples.some((sample) => sample.choices.includes(label)));
     const index = new Map(labels.map((label, i) => [label, i]));
     request.onProgress({ phase: 'embedding' });
-    const texts = await Promise.all(samples.map((sample) => resolveText(sample.text)));
+    const texts = await Promise.all(samples.map((sample) => this.resolveText(sample.text)));
     const recipe = recipeFor(samples.length, labels.length);
     const embedded = await this.#embedder!.embed(texts);
     const idf = recipe.idf && embedded.kind === 'sparse' ? fitIdf(embedded) : undefined;
@@ -239,12 +238,6 @@ export default class TextClassifier extends LabelStudioMLBase {
     this.#head?.model.dispose();
     this.#head = undefined;
   }
-}
-
-/** Reads `choice="multiple"` on the named Choices element. */
-function isMultiple(labelConfig: string, name: string): boolean {
-  const tag = new RegExp(`<Choices\\b[^>]*\\bname=["']${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["'][^>]*>`).exec(labelConfig)?.[0] ?? '';
-  return /\bchoice=["']multiple["']/.test(tag);
 }
 
 function trainingFit(head: tf.LayersModel, features: Features, y: Int32Array, classes: number): { train_accuracy: number; train_macro_f1: number } {

@@ -30,7 +30,7 @@ function webhook(project: number, text: string, choices: string[], config = THRE
 async function trainOn(server: TestServer, project: number, config: string, rows: Array<[string, string[]]>) {
   for (const [text, choices] of rows) await server.http.post('/webhook').send(webhook(project, text, choices, config)).expect(201);
   const { body } = await server.http.post('/webhook').send({ action: 'START_TRAINING', project: { id: project, label_config: config } }).expect(201);
-  await server.backend.queue.onIdle();
+  await server.backend.waitForJobs();
   const status = (await server.http.post('/job_status').send({ job: body.job }).expect(200)).body;
   expect(status.job_status, JSON.stringify(status.job)).to.equal('finished');
   return status.job;
@@ -160,19 +160,19 @@ describe('example: text classifier (offline hashed encoder)', function () {
     });
     await new Promise<void>((resolve) => ls.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(ls.address() as AddressInfo).port}`;
-    process.env.LABEL_STUDIO_URL = url;
-    process.env.LABEL_STUDIO_API_KEY = 'secret-token-123';
+    // Label Studio's address and key are server configuration, read once at start.
+    const withLs = await startTestServer({ module: MODEL, modelDir: server.modelDir, env: { TRAIN_EVERY_N_ANNOTATIONS: '0', LABEL_STUDIO_URL: url, LABEL_STUDIO_API_KEY: 'secret-token-123' } });
     try {
-      const ok = await server.http.post('/predict').send({ project: '1', tasks: [{ id: 5, data: { review: '/data/upload/1/good.txt' } }] }).expect(200);
+      const ok = await withLs.http.post('/predict').send({ project: '1', tasks: [{ id: 5, data: { review: '/data/upload/1/good.txt' } }] }).expect(200);
       expect(ok.body.results[0].result[0].value.choices[0]).to.equal('Positive');
       expect(seen[0]).to.deep.equal({ url: '/data/upload/1/good.txt', auth: 'Token secret-token-123' });
-      const bad = await server.http.post('/predict').send({ project: '1', tasks: [{ id: 6, data: { review: '/data/upload/1/missing.txt' } }] }).expect(422);
+      const bad = await withLs.http.post('/predict').send({ project: '1', tasks: [{ id: 6, data: { review: '/data/upload/1/missing.txt' } }] }).expect(422);
       expect(bad.body.error).to.equal('MLB_ERR_TASK_DATA');
+      expect(bad.body.status, 'the envelope status is the HTTP status').to.equal(422);
       expect(bad.body.detail).to.match(/404/);
       expect(JSON.stringify(bad.body)).to.not.include('secret-token-123');
     } finally {
-      delete process.env.LABEL_STUDIO_URL;
-      delete process.env.LABEL_STUDIO_API_KEY;
+      await withLs.stop();
       ls.close();
     }
   });

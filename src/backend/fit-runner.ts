@@ -8,10 +8,11 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
 import type { JsonObject, TrainProgress } from '../types.js';
-import type { FitResult, ModelClass, ModelLogger } from '../model/base.js';
-import type { AnnotationStore, KeyValueStore } from '../store/types.js';
+import type { FitResult, ModelClass } from '../model/base.js';
+import type { AnnotationStore } from '../store/types.js';
+import type { TfBackendChoice } from '../config/index.js';
 import type { ModelModuleRef } from './model-module.js';
-import { buildInstance, type InstanceInit } from './instance.js';
+import { buildInstance, type InstanceContext, type InstanceInit } from './instance.js';
 
 /**
  * One training run. The runner reads the project's training set itself (in the worker, from its
@@ -28,7 +29,7 @@ export interface FitJob {
 }
 
 export interface FitRunner {
-  run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult>;
+  run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult<object>>;
   close(): Promise<void>;
 }
 
@@ -43,15 +44,14 @@ export class AbortedError extends Error {
 export class InlineFitRunner implements FitRunner {
   constructor(
     private readonly modelClass: ModelClass,
-    private readonly kv: KeyValueStore,
+    private readonly context: InstanceContext,
     private readonly annotations: AnnotationStore,
-    private readonly logger: ModelLogger,
   ) {}
 
-  async run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult> {
-    const instance = await buildInstance(this.modelClass, job.init, this.kv, this.logger);
+  async run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult<object>> {
+    const instance = await buildInstance(this.modelClass, job.init, this.context);
     try {
-      const tasks = this.annotations.trainingSet(job.init.projectId);
+      const tasks = await this.annotations.trainingSet(job.init.projectId);
       return await instance.fit({ ...job.request, tasks, signal, onProgress });
     } finally {
       instance.dispose();
@@ -61,22 +61,25 @@ export class InlineFitRunner implements FitRunner {
   async close(): Promise<void> {}
 }
 
+/** What the worker needs to rebuild the process context: plain data (it crosses threads). */
 export interface WorkerFitRunnerOptions {
   modelDir: string;
-  tfjsBackend: string;
+  tfjsBackend: TfBackendChoice;
   logLevel: string;
+  labelStudioUrl: string | undefined;
+  labelStudioApiKey: string | undefined;
   /** How long a cancelled fit may take to stop before the worker is terminated. */
   abortGraceMs?: number;
 }
 
 type WorkerMessage =
   | { type: 'progress'; jobId: string; progress: TrainProgress }
-  | { type: 'done'; jobId: string; result: FitResult }
+  | { type: 'done'; jobId: string; result: FitResult<object> }
   | { type: 'error'; jobId: string; name: string; message: string; stack?: string };
 
 interface Current {
   jobId: string;
-  resolve: (value: FitResult) => void;
+  resolve: (value: FitResult<object>) => void;
   reject: (error: Error) => void;
   onProgress: (p: TrainProgress) => void;
 }
@@ -110,11 +113,11 @@ export class WorkerFitRunner implements FitRunner {
     private readonly options: WorkerFitRunnerOptions,
   ) {}
 
-  run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult> {
+  run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult<object>> {
     if (this.#current) return Promise.reject(new Error('the training worker is busy'));
     if (signal.aborted) return Promise.reject(new AbortedError());
     const worker = this.#ensureWorker();
-    return new Promise<FitResult>((resolve, reject) => {
+    return new Promise<FitResult<object>>((resolve, reject) => {
       let graceTimer: NodeJS.Timeout | undefined;
       const onAbort = () => {
         worker.postMessage({ type: 'abort', jobId: job.request.jobId });

@@ -1,39 +1,39 @@
 /**
- * The training worker thread: loads the model module and the TF.js runtime once, then runs one
- * `fit` at a time on request. Progress and results go back to the main thread as messages.
+ * The training worker thread: loads the model module and the TF.js runtime once, runs the
+ * model's preload (purpose 'train'), then runs one `fit` at a time on request. Progress and
+ * results go back to the main thread as messages.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { TrainProgress } from '../types.js';
 import type { ModelClass } from '../model/base.js';
 import { initTfRuntime } from '../tf/runtime.js';
-import { openStores, type Stores } from '../store/index.js';
+import { openLocalStores, type Stores } from '../store/index.js';
+import { labelStudioTaskFiles } from '../io/task-files.js';
 import { createLogger } from '../logger.js';
 import { loadModelClass, type ModelModuleRef } from './model-module.js';
-import { buildInstance } from './instance.js';
-import type { FitJob } from './fit-runner.js';
-import type { TfBackendChoice } from '../config.js';
+import { buildInstance, type InstanceContext } from './instance.js';
+import type { FitJob, WorkerFitRunnerOptions } from './fit-runner.js';
+import { Readiness } from './readiness.js';
 
-interface WorkerData {
-  model: ModelModuleRef;
-  modelDir: string;
-  tfjsBackend: TfBackendChoice;
-  logLevel: string;
-}
+type WorkerData = WorkerFitRunnerOptions & { model: ModelModuleRef };
 
 const data = workerData as WorkerData;
 const port = parentPort;
 if (!port) throw new Error('fit-worker must run in a worker thread');
 
 const logger = createLogger({ level: data.logLevel, pretty: false }).child({ component: 'fit-worker' });
-let ready: Promise<{ modelClass: ModelClass; stores: Stores }> | undefined;
+let ready: Promise<{ modelClass: ModelClass; stores: Stores; context: InstanceContext }> | undefined;
 const controllers = new Map<string, AbortController>();
 
 function prepare() {
   ready ??= (async () => {
     await initTfRuntime({ backend: data.tfjsBackend, logger });
     const modelClass = await loadModelClass(data.model);
-    await modelClass.preload();
-    return { modelClass, stores: openStores(data.modelDir) };
+    const readiness = new Readiness(() => modelClass.preload({ modelDir: data.modelDir, logger, purpose: 'train' }));
+    // The worker never watches `current`: it only reads annotations and the key-value store.
+    const stores = openLocalStores(data.modelDir, { pollMs: 0 });
+    const taskFiles = labelStudioTaskFiles({ labelStudioUrl: data.labelStudioUrl, labelStudioApiKey: data.labelStudioApiKey });
+    return { modelClass, stores, context: { kv: stores.kv, logger, taskFiles, whenPreloaded: () => readiness.whenPreloaded() } };
   })();
   return ready;
 }
@@ -43,11 +43,11 @@ async function runFit(job: FitJob): Promise<void> {
   const controller = new AbortController();
   controllers.set(jobId, controller);
   try {
-    const { modelClass, stores } = await prepare();
-    const instance = await buildInstance(modelClass, job.init, stores.kv, logger);
+    const { modelClass, stores, context } = await prepare();
+    const instance = await buildInstance(modelClass, job.init, context);
     try {
       const onProgress = (progress: TrainProgress) => port!.postMessage({ type: 'progress', jobId, progress });
-      const tasks = stores.annotations.trainingSet(job.init.projectId);
+      const tasks = await stores.annotations.trainingSet(job.init.projectId);
       const result = await instance.fit({ ...job.request, tasks, signal: controller.signal, onProgress });
       port!.postMessage({ type: 'done', jobId, result: result ?? null });
     } finally {

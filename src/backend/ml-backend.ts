@@ -1,32 +1,29 @@
 /**
- * The application: one MLBackend that the HTTP routes and the CLI call (setup, predict, webhook,
- * train, versions, job status). It owns the warm model registry and the training job queue.
+ * The application: MLBackend is the one boundary the HTTP routes, the metrics and the CLI call
+ * (setup, predict, webhook, train now, versions, select a version, job status, job events,
+ * stats). Its subsystems — stores, warm-model registry, job queue, trainer — are private and
+ * wired once, in ./assemble.ts.
  */
-import type { AnnotatedTask, JobRecord, JsonObject, JsonValue, Task } from '../types.js';
-import type { BackendConfig } from '../config.js';
+import type { AnnotatedTask, JobKind, JobRecord, JsonObject, JsonValue, Task } from '../types.js';
+import type { BackendConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { ModelClass } from '../model/base.js';
+import { LabelInterface } from '../model/label-config.js';
 import { normalizePredictResult } from '../model/response.js';
-import { openStores, type Stores } from '../store/index.js';
+import type { AnnotationCounts, CheckpointInfo } from '../store/types.js';
 import { normalizeProjectId, assertSafeVersion } from '../store/safe-names.js';
-import { initTfRuntime, type TfRuntimeInfo } from '../tf/runtime.js';
-import { LabelStudioClient } from '../io/label-studio-client.js';
-import { badRequest, MlBackendError } from '../errors.js';
-import { loadModelClass, type ModelModuleRef } from './model-module.js';
-import { ModelRegistry, INITIAL_VERSION } from './model-registry.js';
-import { JobQueue } from './job-queue.js';
-import { Trainer } from './trainer.js';
-import { InlineFitRunner, WorkerFitRunner, type FitRunner } from './fit-runner.js';
-import { TrainPolicy } from './train-policy.js';
-import { ProjectSettings } from './project-settings.js';
+import type { TfRuntimeInfo } from '../tf/runtime.js';
+import { MlBackendError, badRequest } from '../errors.js';
+import { isObject, toJsonObject } from '../util/json.js';
+import { assemble, type BackendParts, type MLBackendOptions } from './assemble.js';
+import type { JobListener } from './job-queue.js';
+import type { PredictGate } from './predict-gate.js';
+import type { ReadinessReport } from './readiness.js';
+import { labelConfigIn } from './project-settings.js';
+import { versionsJson } from './versions-view.js';
 import { ANNOTATION_EVENTS, DELETE_EVENTS, annotationsFromPayload, annotationsFromTasks, deletedAnnotationIds } from './webhook-events.js';
 
-export interface MLBackendOptions {
-  config: BackendConfig;
-  logger: Logger;
-  /** The model: a class (trains on the main thread) and/or a module that exports it (trains in a worker). */
-  model: { modelClass: ModelClass; module?: ModelModuleRef } | { module: ModelModuleRef };
-}
+export type { MLBackendOptions } from './assemble.js';
 
 type Obj = Record<string, unknown>;
 
@@ -35,274 +32,307 @@ export interface WebhookReply {
   body: JsonObject;
 }
 
+/** What /metrics reads at scrape time. */
+export interface BackendStats {
+  readiness: ReadinessReport;
+  jobs: { running: number; pending: number };
+  predict: ReturnType<PredictGate['stats']>;
+  /** The version each project with checkpoints serves. */
+  servedVersions: Array<{ project: string; version: string }>;
+}
+
+/** What `trainNow` may bring along (the CLI's `train` brings a CSV's rows as annotations). */
+export interface TrainNowOptions {
+  labelConfig?: string;
+  extraParams?: JsonObject;
+  annotatedTasks?: AnnotatedTask[];
+  event?: string;
+  data?: JsonObject;
+  /** Replace the stored annotations with Label Studio's export first. @default false */
+  refreshFromLabelStudio?: boolean;
+}
+
 /** Label Studio reads RQ-style job states from /job_status. */
-const LS_JOB_STATUS: Record<JobRecord['state'], string> = {
-  queued: 'queued',
-  running: 'started',
-  succeeded: 'finished',
-  failed: 'failed',
-  cancelled: 'canceled',
-};
+const LS_JOB_STATUS: Record<JobRecord['state'], string> = { queued: 'queued', running: 'started', succeeded: 'finished', failed: 'failed', cancelled: 'canceled' };
 
 export class MLBackend {
   readonly config: BackendConfig;
   readonly logger: Logger;
-  readonly modelClass: ModelClass;
-  readonly stores: Stores;
-  readonly registry: ModelRegistry;
-  readonly queue: JobQueue;
-  readonly tf: TfRuntimeInfo;
-  readonly settings: ProjectSettings;
+  readonly modelName: string;
+  readonly tfRuntime: Readonly<TfRuntimeInfo>;
   readonly startedAt = new Date();
-  #ready = false;
-  #readyError: string | undefined;
-  /** Settles when the model's preload finished (rejects with its error). */
-  preloaded: Promise<void> = Promise.resolve();
-  readonly #fitRunner: FitRunner;
-  readonly #policy: TrainPolicy;
+  readonly #modelClass: ModelClass;
+  readonly #parts: BackendParts;
+  #stopping: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
 
-  private constructor(options: MLBackendOptions, modelClass: ModelClass, tf: TfRuntimeInfo, stores: Stores) {
-    const { config, logger } = options;
-    this.config = config;
-    this.logger = logger;
-    this.modelClass = modelClass;
-    this.tf = tf;
-    this.stores = stores;
-    this.settings = new ProjectSettings(stores.kv);
-    const modelLogger = logger.child({ component: 'model' });
-    this.registry = new ModelRegistry(modelClass, stores.checkpoints, stores.kv, modelLogger);
-    const module = options.model.module;
-    this.#fitRunner =
-      module && config.trainingThread === 'worker'
-        ? new WorkerFitRunner(module, { modelDir: config.modelDir, tfjsBackend: config.tfjsBackend, logLevel: config.logLevel })
-        : new InlineFitRunner(modelClass, stores.kv, stores.annotations, modelLogger);
-    const labelStudio =
-      config.labelStudioUrl && config.labelStudioApiKey
-        ? new LabelStudioClient({ url: config.labelStudioUrl, apiKey: config.labelStudioApiKey })
-        : undefined;
-    const trainer = new Trainer({
-      annotations: stores.annotations,
-      checkpoints: stores.checkpoints,
-      settings: this.settings,
-      registry: this.registry,
-      fitRunner: this.#fitRunner,
-      keepVersions: config.keepVersions,
-      logger: logger.child({ component: 'trainer' }),
-      labelStudio,
-    });
-    this.queue = new JobQueue({
-      run: (job, onProgress) => trainer.run(job, onProgress),
-      store: stores.jobs,
-      concurrency: 1,
-      minIntervalMs: config.trainMinIntervalS * 1000,
-      debounceMs: config.trainDebounceMs,
-    });
-    this.#policy = new TrainPolicy(config.trainEveryN);
+  private constructor(options: MLBackendOptions, parts: BackendParts) {
+    this.config = options.config;
+    this.logger = options.logger;
+    this.#modelClass = parts.modelClass;
+    this.modelName = parts.modelClass.modelName;
+    this.tfRuntime = parts.tf;
+    this.#parts = parts;
   }
 
-  /** Opens the stores, picks the TF.js backend and starts preloading the model (readiness). */
+  /** Opens the stores, picks the TF.js backend, starts the model's preload and the job queue. */
   static async create(options: MLBackendOptions): Promise<MLBackend> {
-    const { config, logger } = options;
-    const modelClass = 'modelClass' in options.model ? options.model.modelClass : await loadModelClass(options.model.module);
-    const tf = await initTfRuntime({ backend: config.tfjsBackend, logger: logger.child({ component: 'tf' }) });
-    const stores = openStores(config.modelDir, { onProblem: (message, details) => logger.warn(details ?? {}, message) });
-    const removed = await stores.checkpoints.cleanupIncomplete();
-    if (removed > 0) logger.warn({ removed }, 'removed unfinished checkpoint workdirs left by a crash');
-    for (const job of stores.jobs.failInterrupted('interrupted by a restart')) logger.warn({ job: job.id, project: job.project }, 'training job was interrupted by a restart');
-    const backend = new MLBackend(options, modelClass, tf, stores);
-    backend.#preload();
-    void backend.#reportCorruptCheckpoints();
-    logger.info({ model: modelClass.modelName, tfBackend: tf.backend, modelDir: config.modelDir }, 'backend ready to serve');
-    return backend;
-  }
-
-  #preload(): void {
-    const started = Date.now();
-    this.preloaded = this.modelClass.preload();
-    this.preloaded.then(
-      () => {
-        this.#ready = true;
-        this.logger.info({ ms: Date.now() - started }, 'model preloaded');
-      },
-      (error: unknown) => {
-        this.#readyError = error instanceof Error ? error.message : String(error);
-        this.logger.error({ err: error }, 'model preload failed');
-      },
-    );
-  }
-
-  /** One background pass over every checkpoint at start, so damaged old versions show in the logs. */
-  async #reportCorruptCheckpoints(): Promise<void> {
-    try {
-      for (const project of await this.stores.checkpoints.listProjects()) {
-        for (const info of await this.stores.checkpoints.list(project)) {
-          if (info.corrupt) this.logger.warn({ project, version: info.version, reason: info.corrupt }, 'checkpoint is corrupt and will not be served');
-        }
-      }
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not scan checkpoints');
-    }
-  }
-
-  get ready(): { ready: boolean; error?: string } {
-    return this.#readyError ? { ready: false, error: this.#readyError } : { ready: this.#ready };
+    return new MLBackend(options, await assemble(options));
   }
 
   /** /health: never waits on a model, a disk or a training. */
   health(): JsonObject {
     return {
       status: 'UP',
-      model_class: this.modelClass.modelName,
-      tfjs_backend: this.tf.backend,
-      tfjs_native: this.tf.native,
-      ready: this.#ready,
-      training_jobs: this.queue.runningCount,
+      model_class: this.modelName,
+      tfjs_backend: this.tfRuntime.backend,
+      tfjs_native: this.tfRuntime.native,
+      ready: this.#parts.readiness.preloaded,
+      training_jobs: this.#parts.queue.stats().running,
       uptime_s: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
-      ...safeDescribe(this.modelClass),
+      ...safeDescribe(this.#modelClass),
     };
   }
 
+  /** /ready: the preload finished and the server is not shutting down. */
+  readiness(): ReadinessReport {
+    return this.#parts.readiness.report();
+  }
+
+  /** Resolves when the model's preload finished; rejects (MLB_ERR_MODEL_NOT_READY) when it failed. */
+  whenPreloaded(): Promise<void> {
+    return this.#parts.readiness.whenPreloaded();
+  }
+
   async setup(body: Obj): Promise<JsonObject> {
+    const { settings, registry } = this.#parts;
     const project = normalizeProjectId(body.project);
-    const labelConfig = typeof body.schema === 'string' ? body.schema : this.settings.labelConfig(project);
-    if (typeof body.schema === 'string') this.settings.rememberLabelConfig(project, body.schema);
-    this.#storeExtraParams(project, body.extra_params);
+    if (typeof body.schema === 'string') await settings.rememberLabelConfig(project, body.schema);
+    await this.#storeExtraParams(project, body.extra_params);
     const requested = body.model_version;
-    if (typeof requested === 'string' && requested !== '' && requested !== (await this.registry.servedVersion(project))) {
+    if (typeof requested === 'string' && requested !== '' && requested !== (await registry.currentVersion(project))) {
       await this.#selectIfKnown(project, requested);
     }
-    const served = await this.registry.get(project, labelConfig, this.settings.extraParams(project));
-    return { model_version: served.version };
+    const labelInterface = LabelInterface.forConfig(await settings.labelConfig(project));
+    const version = await registry.use(project, labelInterface, await settings.extraParams(project), async (served) => served.version);
+    return { model_version: version };
   }
 
   async predict(body: Obj): Promise<{ results: JsonValue[]; model_version: string }> {
+    const { settings, registry, gate } = this.#parts;
     const tasks = (Array.isArray(body.tasks) ? body.tasks : [body.tasks]) as Task[];
     const project = normalizeProjectId(body.project);
-    const labelConfig = this.settings.labelConfig(project, body as JsonObject);
-    const params: Record<string, unknown> = { ...((body.params as Obj | undefined) ?? {}) };
+    const carried = labelConfigIn(body);
+    if (carried !== undefined) await settings.rememberLabelConfig(project, carried);
+    const labelConfig = carried ?? (await settings.labelConfig(project));
+    const labelInterface = LabelInterface.forConfig(labelConfig);
+    const extraParams = await settings.extraParams(project);
+    const params: Record<string, unknown> = { ...(isObject(body.params) ? body.params : {}) };
     const context = (params.context ?? null) as JsonValue | null;
     delete params.context;
-    return this.registry.use(project, labelConfig, this.settings.extraParams(project), async (served) => {
-      const raw = await served.instance.predict(tasks, { context, params });
-      const results = normalizePredictResult(raw, tasks.length, served.version) as JsonValue[];
-      return { results, model_version: served.version };
-    });
+    const batchKey = context === null ? JSON.stringify([project, labelConfig, extraParams, params]) : undefined;
+    const outcome = await gate.submit({ project, tasks, batchKey }, (batch) =>
+      registry.use(project, labelInterface, extraParams, async (served) => {
+        const raw = await served.instance.predict(batch, { context, params });
+        return { results: normalizePredictResult(raw, batch.length, served.version), version: served.version };
+      }),
+    );
+    return { results: outcome.results as JsonValue[], model_version: outcome.version };
   }
 
   /** Stores what the event says and answers at once; training runs as a job. */
-  webhook(body: Obj): WebhookReply {
+  async webhook(body: Obj): Promise<WebhookReply> {
+    const { settings, stores, policy } = this.#parts;
     const action = body.action as string;
     const isTrain = action === 'START_TRAINING';
     const isAnnotation = ANNOTATION_EVENTS.has(action);
     const isDelete = DELETE_EVENTS.has(action);
     if (!isTrain && !isAnnotation && !isDelete) return { status: 200, body: { status: 'Unknown event' } };
 
-    const projectObj = body.project as Obj;
-    const project = normalizeProjectId(projectObj.id);
-    this.settings.labelConfig(project, body as JsonObject);
+    const project = normalizeProjectId((body.project as Obj).id);
+    const carried = labelConfigIn(body);
+    if (carried !== undefined) await settings.rememberLabelConfig(project, carried);
     const data = { ...body } as JsonObject;
     delete data.action;
 
     let changed = 0;
     if (isAnnotation) {
       const items = annotationsFromPayload(body);
-      this.stores.annotations.upsert(project, items);
+      await stores.annotations.upsert(project, items);
       changed = items.length;
     } else if (isDelete) {
-      changed = this.stores.annotations.remove(project, deletedAnnotationIds(body));
+      changed = await stores.annotations.remove(project, deletedAnnotationIds(body));
     }
-    const train = isTrain || this.#policy.onAnnotationEvents(project, Math.max(changed, isDelete ? 0 : 1));
+    const train = isTrain || policy.onAnnotationEvents(project, Math.max(changed, isDelete ? 0 : 1));
     if (!train) return { status: 201, body: { status: 'ok', result: { stored: changed, training: false } } };
-    if (isTrain) this.#policy.reset(project);
-    const job = this.queue.enqueue(project, { event: action, data, immediate: isTrain });
+    if (isTrain) policy.reset(project);
+    const job = await this.#parts.queue.enqueue('train', project, { event: action, data, immediate: isTrain, refreshAnnotations: isTrain });
     return { status: 201, body: { status: 'ok', job: job.id, job_id: job.id, result: { stored: changed, training: true, job: job.id } } };
   }
 
   /** Legacy /train: the body carries exported tasks with annotations. */
-  train(body: Obj): WebhookReply {
+  async train(body: Obj): Promise<WebhookReply> {
     const tasks = body.annotations as AnnotatedTask[];
     if (tasks.length === 0) throw badRequest('No annotations found.', { field: 'annotations' });
-    const project = normalizeProjectId(body.project);
-    this.settings.labelConfig(project, body as JsonObject);
-    this.stores.annotations.upsert(project, annotationsFromTasks(tasks));
-    this.#policy.reset(project);
-    const job = this.queue.enqueue(project, { event: 'TRAIN', data: { project }, immediate: true });
+    const carried = labelConfigIn(body);
+    const job = await this.trainNow(body.project, {
+      ...(carried !== undefined && { labelConfig: carried }),
+      annotatedTasks: tasks,
+      event: 'TRAIN',
+      data: { project: normalizeProjectId(body.project) },
+      refreshFromLabelStudio: true,
+    });
     return { status: 201, body: { job: job.id } };
+  }
+
+  /** Stores what comes along, then queues a training that starts as soon as the project is free. */
+  async trainNow(projectRaw: unknown, options: TrainNowOptions = {}): Promise<JobRecord> {
+    const { settings, stores, policy, queue } = this.#parts;
+    const project = normalizeProjectId(projectRaw);
+    if (options.labelConfig !== undefined) await settings.rememberLabelConfig(project, options.labelConfig);
+    if (options.extraParams !== undefined) await settings.setExtraParams(project, options.extraParams);
+    if (options.annotatedTasks) await stores.annotations.upsert(project, annotationsFromTasks(options.annotatedTasks));
+    policy.reset(project);
+    return queue.enqueue('train', project, {
+      event: options.event ?? 'START_TRAINING',
+      data: options.data ?? { project },
+      immediate: true,
+      refreshAnnotations: options.refreshFromLabelStudio ?? false,
+    });
   }
 
   async isTraining(projectRaw: unknown): Promise<JsonObject> {
     const project = normalizeProjectId(projectRaw);
-    const { running, pending } = this.queue.active(project);
+    const { running, pending } = await this.#parts.queue.active('train', project);
     const job = running ?? pending;
     return {
       is_training: Boolean(running),
       backend: 'tfjs',
-      model_version: await this.registry.servedVersion(project),
-      ...(job ? { job_id: job.id, job: toJson(job) } : {}),
+      model_version: await this.#parts.registry.currentVersion(project),
+      ...(job && { job_id: job.id, job: toJsonObject(job) }),
     };
   }
 
-  jobStatus(jobId: string): JsonObject {
-    const job = this.queue.find(jobId) ?? this.stores.jobs.get(jobId);
+  async jobStatus(jobId: string): Promise<JsonObject> {
+    const job = await this.job(jobId);
     if (!job) throw new MlBackendError('MLB_ERR_JOB_NOT_FOUND', 404, `no training job with id ${JSON.stringify(jobId)}`);
-    return { job_status: LS_JOB_STATUS[job.state], job: toJson(job) };
+    return { job_status: LS_JOB_STATUS[job.state], job: toJsonObject(job) };
+  }
+
+  job(jobId: string): Promise<JobRecord | undefined> {
+    return this.#parts.queue.get(jobId);
+  }
+
+  /** The project's latest jobs, newest first. */
+  jobs(projectRaw: unknown, limit = 10): Promise<JobRecord[]> {
+    return this.#parts.queue.recent(normalizeProjectId(projectRaw), limit);
+  }
+
+  activeJobs(projectRaw: unknown, kind: JobKind = 'train'): Promise<{ running?: JobRecord; pending?: JobRecord }> {
+    return this.#parts.queue.active(kind, normalizeProjectId(projectRaw));
+  }
+
+  cancelJob(jobId: string, reason?: string): Promise<boolean> {
+    return this.#parts.queue.cancel(jobId, reason);
+  }
+
+  /** Job events (queued, started, progress, finished) of this process; returns an unsubscribe. */
+  onJobEvent(listener: JobListener): () => void {
+    return this.#parts.queue.subscribe(listener);
+  }
+
+  /** Resolves with the job's final record. */
+  async waitForJob(jobId: string): Promise<JobRecord> {
+    let finished: ((job: JobRecord) => void) | undefined;
+    const done = new Promise<JobRecord>((resolve) => (finished = resolve));
+    const unsubscribe = this.onJobEvent((event) => event.type === 'finished' && event.job.id === jobId && finished?.(event.job));
+    try {
+      const now = await this.job(jobId);
+      if (!now) throw new MlBackendError('MLB_ERR_JOB_NOT_FOUND', 404, `no job with id ${JSON.stringify(jobId)}`);
+      return now.state === 'queued' || now.state === 'running' ? await done : now;
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  /** Resolves when no job runs or waits. */
+  waitForJobs(): Promise<void> {
+    return this.#parts.queue.onIdle();
   }
 
   async versions(projectRaw: unknown): Promise<JsonObject> {
-    const projects = projectRaw === undefined || projectRaw === null || projectRaw === '' ? await this.stores.checkpoints.listProjects() : [normalizeProjectId(projectRaw)];
-    const perProject: JsonObject = {};
-    const all: string[] = [];
-    for (const project of projects) {
-      const list = await this.stores.checkpoints.list(project);
-      const current = await this.registry.servedVersion(project);
-      all.push(...list.filter((info) => !info.corrupt).map((info) => info.version));
-      perProject[project] = {
-        current_version: current,
-        versions: list.map((info) => ({
-          version: info.version,
-          created_at: info.createdAt,
-          current: info.version === current,
-          size_bytes: info.sizeBytes,
-          ...(info.corrupt ? { corrupt: info.corrupt } : {}),
-          ...(info.job?.annotationCount !== undefined ? { annotation_count: info.job.annotationCount } : {}),
-          ...(info.job?.metrics ? { metrics: info.job.metrics } : {}),
-        })),
-      };
-    }
-    const single = projects.length === 1 ? (perProject[projects[0] as string] as JsonObject) : undefined;
-    return {
-      versions: [...new Set(all)].sort(),
-      ...(single ? { current_version: single.current_version ?? INITIAL_VERSION } : {}),
-      projects: perProject,
-    };
+    const { checkpoints } = this.#parts.stores;
+    const projects = projectRaw === undefined || projectRaw === null || projectRaw === '' ? await checkpoints.listProjects() : [normalizeProjectId(projectRaw)];
+    return versionsJson(await Promise.all(projects.map(async (project) => ({ project, ...(await this.versionList(project)) }))));
   }
 
-  /** Serves `version` from now on (rollback or roll forward); persists across restarts. */
+  /** Every version of a project (oldest first, corrupt ones flagged) and the one it serves. */
+  async versionList(projectRaw: unknown): Promise<{ current: string; list: CheckpointInfo[] }> {
+    const project = normalizeProjectId(projectRaw);
+    const list = await this.#parts.stores.checkpoints.list(project);
+    return { current: await this.#parts.registry.currentVersion(project), list };
+  }
+
+  /** Serves `version` from now on (rollback or roll forward), in every process; persists across restarts. */
   async selectVersion(projectRaw: unknown, version: string): Promise<JsonObject> {
     const project = normalizeProjectId(projectRaw);
     assertSafeVersion(version);
-    await this.stores.checkpoints.setCurrent(project, version);
-    this.registry.setServed(project, await this.stores.checkpoints.load(project, version));
+    await this.#parts.stores.checkpoints.setCurrent(project, version);
     this.logger.info({ project, version }, 'served version selected');
     return { model_version: version, project };
   }
 
-  /** Stops training (cancelling or finishing jobs), disposes models and closes the stores. */
-  async close(mode: 'cancel' | 'finish' = 'cancel'): Promise<void> {
-    await this.queue.shutdown(mode, this.config.shutdownTimeoutS * 1000);
-    await this.#fitRunner.close();
-    await this.registry.close();
-    this.stores.close();
+  /** Projects with checkpoints under MODEL_DIR. */
+  projects(): Promise<string[]> {
+    return this.#parts.stores.checkpoints.listProjects();
+  }
+
+  async labelInterface(projectRaw: unknown): Promise<LabelInterface> {
+    return LabelInterface.forConfig(await this.#parts.settings.labelConfig(normalizeProjectId(projectRaw)));
+  }
+
+  annotationCounts(projectRaw: unknown): Promise<AnnotationCounts> {
+    return this.#parts.stores.annotations.counts(normalizeProjectId(projectRaw));
+  }
+
+  async stats(): Promise<BackendStats> {
+    const servedVersions: BackendStats['servedVersions'] = [];
+    for (const project of await this.projects()) {
+      try {
+        servedVersions.push({ project, version: await this.#parts.registry.currentVersion(project) });
+      } catch {
+        // One unreadable project must not break a scrape; its own requests report the error.
+      }
+    }
+    return { readiness: this.readiness(), jobs: this.#parts.queue.stats(), predict: this.#parts.gate.stats(), servedVersions };
+  }
+
+  /** Not ready from now on; stops the job queue (cancelling or finishing training, bounded). Idempotent. */
+  beginShutdown(mode: 'cancel' | 'finish' = 'cancel'): Promise<void> {
+    this.#parts.readiness.beginShutdown();
+    this.#stopping ??= this.#parts.queue.shutdown(mode, this.config.shutdownTimeoutS * 1000);
+    return this.#stopping;
+  }
+
+  /** Shuts down (see beginShutdown), then disposes the models and closes the stores. Idempotent. */
+  close(mode: 'cancel' | 'finish' = 'cancel'): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.beginShutdown(mode);
+      await this.#parts.fitRunner.close();
+      await this.#parts.registry.close();
+      await this.#parts.stores.close();
+    })();
+    return this.#closing;
   }
 
   async #selectIfKnown(project: string, version: string): Promise<void> {
-    const known = (await this.stores.checkpoints.list(project)).some((info) => info.version === version && !info.corrupt);
+    const known = (await this.#parts.stores.checkpoints.list(project)).some((info) => info.version === version && !info.corrupt);
     if (known) await this.selectVersion(project, version);
     else this.logger.warn({ project, version }, '/setup asked for an unknown model_version: serving the current one');
   }
 
   /** extra_params arrives as an object (LS) or JSON text (older callers); stored as JSON. */
-  #storeExtraParams(project: string, raw: unknown): void {
+  async #storeExtraParams(project: string, raw: unknown): Promise<void> {
     if (raw === undefined || raw === null || raw === '') return;
     let value: unknown = raw;
     if (typeof raw === 'string') {
@@ -312,16 +342,10 @@ export class MLBackend {
         throw badRequest('extra_params must be a JSON object or a string holding one', { field: 'extra_params' });
       }
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw badRequest('extra_params must be a JSON object or a string holding one', { field: 'extra_params' });
-    }
+    if (!isObject(value)) throw badRequest('extra_params must be a JSON object or a string holding one', { field: 'extra_params' });
     if (Object.keys(value).length === 0) return;
-    this.settings.setExtraParams(project, value as JsonObject);
+    await this.#parts.settings.setExtraParams(project, value as JsonObject);
   }
-}
-
-function toJson(job: JobRecord): JsonObject {
-  return JSON.parse(JSON.stringify(job)) as JsonObject;
 }
 
 function safeDescribe(modelClass: ModelClass): JsonObject {

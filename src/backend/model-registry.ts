@@ -1,26 +1,27 @@
 /**
  * One warm model instance per project, created once and reused across requests (the Python
- * SDK's instance-per-request is a top complaint). An instance is rebuilt only when the project's
- * label config, extra params or served version changes.
+ * SDK's instance-per-request is a top complaint). An instance is rebuilt when the project's label
+ * config, extra params or current version changes. The current version is the checkpoint store's
+ * fact: the registry asks it, and listens for changes (a training, a rollback here or in another
+ * process) to build the new instance at once; requests in flight finish on the old instance,
+ * which is disposed when the last one is done.
  */
 import type { JsonObject } from '../types.js';
-import type { LabelStudioMLBase, ModelClass, ModelLogger } from '../model/base.js';
-import { parseLabelConfig, type ParsedLabelConfig } from '../model/label-config.js';
-import type { CheckpointStore, KeyValueStore, LoadedCheckpoint } from '../store/types.js';
-import { buildInstance } from './instance.js';
-
-/** Version served by a project that has never been trained. */
-export const INITIAL_VERSION = 'v0000-initial';
+import type { AnyModel, ModelClass, ModelLogger } from '../model/base.js';
+import type { LabelInterface } from '../model/label-config.js';
+import type { CheckpointStore, LoadedCheckpoint } from '../store/types.js';
+import { buildInstance, type InstanceContext } from './instance.js';
+import { INITIAL_VERSION } from './trainer.js';
 
 export interface ServedModel {
-  instance: LabelStudioMLBase;
+  instance: AnyModel;
   version: string;
-  labelConfig: string;
-  parsed: ParsedLabelConfig;
 }
 
 interface Entry {
   key: string;
+  labelInterface: LabelInterface;
+  extraParams: JsonObject;
   model: Promise<ServedModel>;
   /** Requests using the instance now: a replaced instance is disposed when this drops to 0. */
   inFlight: number;
@@ -28,59 +29,42 @@ interface Entry {
   disposed?: boolean;
 }
 
-const PARSE_CACHE_SIZE = 64;
-
 export class ModelRegistry {
+  readonly #modelClass: ModelClass;
+  readonly #checkpoints: CheckpointStore;
+  readonly #context: InstanceContext;
+  readonly #logger: ModelLogger;
   readonly #entries = new Map<string, Entry>();
-  /** Served checkpoint per project; `null` = untrained. Loaded from disk once, then kept current. */
-  readonly #served = new Map<string, Promise<LoadedCheckpoint | null>>();
-  readonly #parsed = new Map<string, ParsedLabelConfig>();
+  /** The store's answer per project, kept until the store announces a change. */
+  readonly #current = new Map<string, Promise<LoadedCheckpoint | null>>();
+  readonly #unsubscribe: () => void;
 
-  constructor(
-    private readonly modelClass: ModelClass,
-    private readonly checkpoints: CheckpointStore,
-    private readonly kv: KeyValueStore,
-    private readonly logger: ModelLogger,
-  ) {}
+  constructor(modelClass: ModelClass, checkpoints: CheckpointStore, context: InstanceContext) {
+    this.#modelClass = modelClass;
+    this.#checkpoints = checkpoints;
+    this.#context = context;
+    this.#logger = context.logger;
+    this.#unsubscribe = checkpoints.onCurrentChange((project) => this.#onCurrentChange(project));
+  }
 
-  /** Parses a label config, cached by its text: /setup runs before every predict batch. */
-  parse(labelConfig: string): ParsedLabelConfig {
-    let parsed = this.#parsed.get(labelConfig);
-    if (!parsed) {
-      parsed = labelConfig.trim() === '' ? {} : parseLabelConfig(labelConfig);
-      if (this.#parsed.size >= PARSE_CACHE_SIZE) this.#parsed.delete(this.#parsed.keys().next().value as string);
-      this.#parsed.set(labelConfig, parsed);
+  /** The checkpoint the project serves (null: untrained), as the checkpoint store says. */
+  current(project: string): Promise<LoadedCheckpoint | null> {
+    let current = this.#current.get(project);
+    if (!current) {
+      current = this.#checkpoints.loadCurrent(project);
+      this.#current.set(project, current);
+      current.catch(() => this.#current.get(project) === current && this.#current.delete(project));
     }
-    return parsed;
+    return current;
   }
 
-  served(project: string): Promise<LoadedCheckpoint | null> {
-    let served = this.#served.get(project);
-    if (!served) {
-      served = this.checkpoints.loadCurrent(project);
-      this.#served.set(project, served);
-      served.catch(() => this.#served.delete(project));
-    }
-    return served;
+  async currentVersion(project: string): Promise<string> {
+    return (await this.current(project))?.version ?? INITIAL_VERSION;
   }
 
-  async servedVersion(project: string): Promise<string> {
-    return (await this.served(project))?.version ?? INITIAL_VERSION;
-  }
-
-  /** After a training or a rollback: the next request builds an instance on this checkpoint. */
-  setServed(project: string, checkpoint: LoadedCheckpoint | null): void {
-    this.#served.set(project, Promise.resolve(checkpoint));
-  }
-
-  /** The warm instance for a project and config, built if missing or stale. */
-  async get(project: string, labelConfig: string, extraParams: JsonObject): Promise<ServedModel> {
-    return (await this.#entry(project, labelConfig, extraParams)).model;
-  }
-
-  /** Runs `fn` with the warm instance; a replacement never disposes an instance still in use. */
-  async use<T>(project: string, labelConfig: string, extraParams: JsonObject, fn: (model: ServedModel) => Promise<T>): Promise<T> {
-    const entry = await this.#entry(project, labelConfig, extraParams);
+  /** Runs `fn` with the project's warm instance; a replacement never disposes an instance still in use. */
+  async use<T>(project: string, labelInterface: LabelInterface, extraParams: JsonObject, fn: (model: ServedModel) => Promise<T>): Promise<T> {
+    const entry = await this.#entry(project, labelInterface, extraParams);
     entry.inFlight += 1;
     try {
       return await fn(await entry.model);
@@ -90,21 +74,37 @@ export class ModelRegistry {
     }
   }
 
-  async #entry(project: string, labelConfig: string, extraParams: JsonObject): Promise<Entry> {
-    const checkpoint = await this.served(project);
+  /** Disposes every instance and stops listening (shutdown). */
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    const entries = [...this.#entries.values()];
+    this.#entries.clear();
+    await Promise.all(entries.map((entry) => this.#dispose(entry)));
+  }
+
+  /** A new current version: forget the old answer and, where the project is served, build the new instance now. */
+  #onCurrentChange(project: string): void {
+    this.#current.delete(project);
+    const existing = this.#entries.get(project);
+    if (!existing) return;
+    this.#entry(project, existing.labelInterface, existing.extraParams)
+      .then((entry) => entry.model)
+      .catch((error: unknown) => this.#logger.warn({ err: error, project }, 'could not prepare the new current version'));
+  }
+
+  async #entry(project: string, labelInterface: LabelInterface, extraParams: JsonObject): Promise<Entry> {
+    const checkpoint = await this.current(project);
     const version = checkpoint?.version ?? INITIAL_VERSION;
-    const key = JSON.stringify([version, labelConfig, extraParams]);
+    const key = JSON.stringify([version, labelInterface.raw, extraParams]);
     const existing = this.#entries.get(project);
     if (existing?.key === key) return existing;
 
-    const parsed = this.parse(labelConfig);
     const model = buildInstance(
-      this.modelClass,
-      { projectId: project, labelConfig, parsedLabelConfig: parsed, modelVersion: version, trainOutput: checkpoint?.trainOutput ?? null, extraParams },
-      this.kv,
-      this.logger,
-    ).then((instance) => ({ instance, version, labelConfig, parsed }));
-    const entry: Entry = { key, model, inFlight: 0, retired: false };
+      this.#modelClass,
+      { projectId: project, labelConfig: labelInterface.raw, modelVersion: version, trainOutput: checkpoint?.trainOutput ?? null, extraParams },
+      this.#context,
+    ).then((instance) => ({ instance, version }));
+    const entry: Entry = { key, labelInterface, extraParams, model, inFlight: 0, retired: false };
     this.#entries.set(project, entry);
     model.then(
       () => existing && this.#retire(existing),
@@ -113,13 +113,6 @@ export class ModelRegistry {
       },
     );
     return entry;
-  }
-
-  /** Disposes every instance (shutdown). */
-  async close(): Promise<void> {
-    const entries = [...this.#entries.values()];
-    this.#entries.clear();
-    await Promise.all(entries.map((entry) => this.#dispose(entry)));
   }
 
   #retire(entry: Entry): void {

@@ -1,10 +1,11 @@
 /**
- * A project's label config and extra params, kept in the key-value store under the Python SDK's
- * key names and cached in memory: /setup and /predict read them on every call. Only the main
- * thread writes these two keys, so the cache cannot go stale.
+ * A project's label config and extra params: kept in the key-value store (the owner) under the
+ * Python SDK's key names, read through a small in-memory cache (/setup and /predict read them on
+ * every call). Reads never write; `remember*` writes through when a request brings a new value.
  */
 import type { JsonObject, JsonValue } from '../types.js';
 import type { KeyValueStore } from '../store/types.js';
+import { isObject } from '../util/json.js';
 
 export const LABEL_CONFIG_KEY = 'label_config';
 export const EXTRA_PARAMS_KEY = 'extra_params';
@@ -19,59 +20,48 @@ export class ProjectSettings {
 
   constructor(private readonly kv: KeyValueStore) {}
 
-  /** The config a request carries if any (then remembered), else the last one seen. */
-  labelConfig(project: string, payload?: JsonValue): string {
-    const fromPayload = extractLabelConfig(payload);
-    if (fromPayload !== undefined) {
-      this.rememberLabelConfig(project, fromPayload);
-      return fromPayload;
-    }
+  /** The last config seen for the project ('' when none yet). */
+  async labelConfig(project: string): Promise<string> {
     const cached = this.#entry(project);
     if (cached.labelConfig === undefined) {
-      const stored = this.kv.get(project, LABEL_CONFIG_KEY);
+      const stored = await this.kv.get(project, LABEL_CONFIG_KEY);
       cached.labelConfig = typeof stored === 'string' ? stored : '';
     }
     return cached.labelConfig;
   }
 
-  rememberLabelConfig(project: string, labelConfig: string): void {
-    const cached = this.#entry(project);
-    if (cached.labelConfig === labelConfig) return;
-    if (this.kv.get(project, LABEL_CONFIG_KEY) !== labelConfig) this.kv.set(project, LABEL_CONFIG_KEY, labelConfig);
-    cached.labelConfig = labelConfig;
+  /** Stores a config a request brought, when it differs from the one kept. */
+  async rememberLabelConfig(project: string, labelConfig: string): Promise<void> {
+    if ((await this.labelConfig(project)) === labelConfig) return;
+    await this.kv.set(project, LABEL_CONFIG_KEY, labelConfig);
+    this.#entry(project).labelConfig = labelConfig;
   }
 
-  extraParams(project: string): JsonObject {
+  async extraParams(project: string): Promise<JsonObject> {
     const cached = this.#entry(project);
     if (cached.extraParams === undefined) {
-      const stored = this.kv.get(project, EXTRA_PARAMS_KEY);
-      cached.extraParams = typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? stored : {};
+      const stored = await this.kv.get(project, EXTRA_PARAMS_KEY);
+      cached.extraParams = isObject(stored) ? (stored as JsonObject) : {};
     }
     return cached.extraParams;
   }
 
-  setExtraParams(project: string, value: JsonObject): void {
-    this.kv.set(project, EXTRA_PARAMS_KEY, value);
+  async setExtraParams(project: string, value: JsonObject): Promise<void> {
+    await this.kv.set(project, EXTRA_PARAMS_KEY, value);
     this.#entry(project).extraParams = value;
   }
 
   #entry(project: string): Cached {
     let entry = this.#cache.get(project);
-    if (!entry) {
-      entry = {};
-      this.#cache.set(project, entry);
-    }
+    if (!entry) this.#cache.set(project, (entry = {}));
     return entry;
   }
 }
 
-/** Webhook bodies carry the config as project.label_config; /train and /predict as label_config. */
-function extractLabelConfig(payload: JsonValue | undefined): string | undefined {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined;
+/** The config a payload carries: webhooks as project.label_config, /train and /predict as label_config. */
+export function labelConfigIn(payload: JsonValue | Record<string, unknown> | undefined): string | undefined {
+  if (!isObject(payload)) return undefined;
   if (typeof payload.label_config === 'string') return payload.label_config;
   const project = payload.project;
-  if (typeof project === 'object' && project !== null && !Array.isArray(project) && typeof project.label_config === 'string') {
-    return project.label_config;
-  }
-  return undefined;
+  return isObject(project) && typeof project.label_config === 'string' ? project.label_config : undefined;
 }

@@ -1,59 +1,59 @@
 /**
- * Runs one training job end to end: gather the project's annotations (refreshed from Label
- * Studio's export when credentials are set and training was asked for), reserve a workdir, let
- * the model's `fit` train there, then promote the checkpoint and swap the served model. A failed
- * or cancelled job leaves the previous version serving and no checkpoint behind.
+ * Runs one training job end to end: gather the project's annotations (replaced by Label Studio's
+ * export when the trigger asks for it), reserve a workdir, let the model's `fit` train there,
+ * then promote the checkpoint. The checkpoint store announces the new current version; the
+ * trainer only returns what happened (the job queue writes it into the job record). A failed or
+ * cancelled job leaves the previous version serving and no checkpoint behind.
  */
-import type { JobRecord, JsonObject, TrainProgress } from '../types.js';
+import type { AnnotatedTask, JsonObject, TrainProgress } from '../types.js';
 import type { AnnotationStore, CheckpointStore } from '../store/types.js';
 import type { Logger } from '../logger.js';
 import { MlBackendError } from '../errors.js';
-import type { QueuedJob } from './job-queue.js';
+import type { JobOutcome, RunningJob } from './job-queue.js';
 import type { FitRunner } from './fit-runner.js';
-import { INITIAL_VERSION, type ModelRegistry } from './model-registry.js';
 import type { ProjectSettings } from './project-settings.js';
+
+/** Version a project serves before its first training. */
+export const INITIAL_VERSION = 'v0000-initial';
 
 export interface AnnotationSource {
   /** Every annotated task of the project, from Label Studio's export API. */
-  exportAnnotations(projectId: string): Promise<import('../types.js').AnnotatedTask[]>;
+  exportAnnotations(projectId: string, options?: { signal?: AbortSignal }): Promise<AnnotatedTask[]>;
 }
 
 export interface TrainerDeps {
   annotations: AnnotationStore;
   checkpoints: CheckpointStore;
   settings: ProjectSettings;
-  registry: ModelRegistry;
   fitRunner: FitRunner;
   keepVersions: number;
   logger: Logger;
   labelStudio?: AnnotationSource | undefined;
 }
 
-const REFRESH_EVENTS = new Set(['START_TRAINING', 'TRAIN']);
-
 export class Trainer {
   constructor(private readonly deps: TrainerDeps) {}
 
-  async run(job: QueuedJob, onProgress: (p: TrainProgress) => void): Promise<Partial<JobRecord>> {
-    const { annotations, checkpoints, registry, fitRunner, logger } = this.deps;
-    const project = job.record.project;
-    const log = logger.child({ project, job: job.record.id });
-    const signal = job.controller.signal;
+  async run(job: RunningJob, onProgress: (p: TrainProgress) => void): Promise<JobOutcome> {
+    const { annotations, checkpoints, fitRunner, settings, logger } = this.deps;
+    const { record, trigger, signal } = job;
+    const project = record.project;
+    const log = logger.child({ project, job: record.id });
 
-    if (this.deps.labelStudio && REFRESH_EVENTS.has(job.trigger.event)) {
+    if (this.deps.labelStudio && trigger.refreshAnnotations) {
       onProgress({ phase: 'exporting annotations from Label Studio' });
-      const exported = await this.deps.labelStudio.exportAnnotations(project);
-      annotations.replaceAll(project, exported);
+      const exported = await this.deps.labelStudio.exportAnnotations(project, { signal });
+      await annotations.replaceAll(project, exported);
       log.info({ tasks: exported.length }, 'annotations refreshed from Label Studio export');
     }
-    const { usable: annotationCount, tasks } = annotations.counts(project);
-    const served = await registry.served(project);
+    const { usable: annotationCount, tasks } = await annotations.counts(project);
+    const served = await checkpoints.loadCurrent(project);
     const baseVersion = served?.version ?? INITIAL_VERSION;
-    const labelConfig = this.deps.settings.labelConfig(project, job.trigger.data);
-    log.info({ event: job.trigger.event, tasks, annotations: annotationCount, baseVersion }, 'training started');
+    const labelConfig = await settings.labelConfig(project);
+    log.info({ event: trigger.event, tasks, annotations: annotationCount, baseVersion }, 'training started');
 
     const pending = await checkpoints.begin(project);
-    const outcome: Partial<JobRecord> = { annotationCount, baseVersion };
+    const outcome: JobOutcome = { annotationCount, baseVersion };
     try {
       const result = await fitRunner.run(
         {
@@ -62,9 +62,9 @@ export class Trainer {
             labelConfig,
             modelVersion: baseVersion,
             trainOutput: served?.trainOutput ?? null,
-            extraParams: this.deps.settings.extraParams(project),
+            extraParams: await settings.extraParams(project),
           },
-          request: { event: job.trigger.event, data: job.trigger.data, workdir: pending.workdir, jobId: job.record.id },
+          request: { event: trigger.event, data: trigger.data, workdir: pending.workdir, jobId: record.id },
         },
         signal,
         (progress) => {
@@ -79,14 +79,22 @@ export class Trainer {
         return outcome;
       }
       const trainOutput = asTrainOutput(result);
-      const metrics = numericMetrics(trainOutput.metrics);
-      const record: JobRecord = { ...job.record, ...outcome, state: 'succeeded', version: pending.version, finishedAt: new Date().toISOString() };
-      if (metrics) record.metrics = metrics;
-      await checkpoints.promote(pending, trainOutput, record);
-      registry.setServed(project, await checkpoints.load(project, pending.version));
+      const metrics = numericMetrics(trainOutput['metrics']);
+      const startedAt = record.startedAt ?? record.createdAt;
+      await checkpoints.promote(pending, trainOutput, {
+        id: record.id,
+        project,
+        event: trigger.event,
+        createdAt: record.createdAt,
+        startedAt,
+        annotationCount,
+        baseVersion,
+        durationMs: Date.now() - Date.parse(startedAt),
+        ...(metrics && { metrics }),
+      });
       const pruned = await checkpoints.prune(project, this.deps.keepVersions);
       log.info({ version: pending.version, pruned, metrics }, 'new version serving');
-      return { ...outcome, version: pending.version, ...(metrics ? { metrics } : {}) };
+      return { ...outcome, version: pending.version, ...(metrics && { metrics }) };
     } catch (error) {
       await checkpoints.discard(pending).catch((discardError: unknown) => log.error({ err: discardError }, 'could not remove workdir'));
       log.warn({ err: error }, signal.aborted ? 'training cancelled' : 'training failed');

@@ -37,7 +37,7 @@ export function checkpointsCommand(): Command {
   );
   root.addCommand(
     withCommon(new Command('rollback'))
-      .description('make <version> the current one (a running server picks it up on restart)')
+      .description('make <version> the current one (a running server on this MODEL_DIR serves it within VERSION_POLL_MS)')
       .argument('<version>', 'an intact version of the project')
       .action(async (version: string, flags: CommonFlags) => rollback(version, flags)),
   );
@@ -61,7 +61,8 @@ async function open(flags: CommonFlags): Promise<Opened> {
   if (!existsSync(modelDir)) throw new CliError(`no model directory at ${modelDir} (pass --model-dir or set MODEL_DIR)`);
   const { FsCheckpointStore } = await import('../store/checkpoint-store.js');
   const problems: string[] = [];
-  return { store: new FsCheckpointStore(modelDir, { onProblem: (message) => problems.push(message) }), modelDir, problems };
+  // One-shot commands never watch for changes (pollMs 0).
+  return { store: new FsCheckpointStore(modelDir, { onProblem: (message) => problems.push(message), pollMs: 0 }), modelDir, problems };
 }
 
 async function projectsOf(opened: Opened, flags: CommonFlags, single: boolean): Promise<string[]> {
@@ -163,7 +164,7 @@ async function rollback(version: string, flags: CommonFlags): Promise<void> {
   const before = await servedVersion(opened, project);
   await opened.store.setCurrent(project, version);
   console.log(`project ${project}: current version ${before ?? 'none'} -> ${version}`);
-  console.log('a running server serves it after a restart (or switch it live with POST /versions {"project", "version"})');
+  console.log('a running server on this model directory serves it within a few seconds (VERSION_POLL_MS), no restart needed');
 }
 
 async function prune(flags: CommonFlags & { keep: number }): Promise<void> {

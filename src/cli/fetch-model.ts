@@ -6,6 +6,8 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { DownloadEvent, UseCatalog } from '../tf/use-files.js';
+import { TEXT_CLASSIFIER_SETTINGS } from '../config/model-settings.js';
+import { readSetting } from '../config/settings.js';
 import { CliError, formatBytes } from './support.js';
 
 interface UseFlags {
@@ -20,7 +22,7 @@ export function fetchModelCommand(): Command {
   root.addCommand(
     new Command('use')
       .description('Universal Sentence Encoder lite (9 files, about 25 MiB) for the text classifier')
-      .option('--dir <dir>', 'target directory (env USE_MODEL_DIR, default .cache/use-lite)')
+      .option('--dir <dir>', 'target directory (env USE_MODEL_DIR, else USE_CACHE_DIR, default .cache/use-lite)')
       .option('--base-url <url>', 'a mirror of the files (default: the tfjs-models bucket)')
       .option('--check', 'only verify the files already in the directory')
       // Test seam and private encoders: a catalogue JSON {baseUrl, files: [{name, bytes, sha256}]}.
@@ -32,7 +34,8 @@ export function fetchModelCommand(): Command {
 
 async function fetchUse(flags: UseFlags): Promise<void> {
   const files = await import('../tf/use-files.js');
-  const dir = path.resolve(flags.dir ?? (process.env.USE_MODEL_DIR?.trim() || files.DEFAULT_USE_DIR));
+  // Where the text classifier looks: USE_MODEL_DIR, else its download cache.
+  const dir = path.resolve(flags.dir ?? readSetting(TEXT_CLASSIFIER_SETTINGS.useModelDir) ?? readSetting(TEXT_CLASSIFIER_SETTINGS.useCacheDir));
   const catalog = flags.catalog !== undefined ? await readCatalog(flags.catalog) : files.USE_LITE_CATALOG;
   if (!flags.check) {
     const total = catalog.files.reduce((n, f) => n + f.bytes, 0);

@@ -4,6 +4,8 @@
  * the server, so the check still passes when BASIC_AUTH_USER is set.
  */
 import { Command } from 'commander';
+import { SERVER_SETTINGS } from '../config/server-settings.js';
+import { readSettings } from '../config/settings.js';
 import { CliError, intArg } from './support.js';
 
 interface HealthFlags {
@@ -19,10 +21,11 @@ export function healthcheckCommand(): Command {
     .option('--ready', 'check readiness (/ready: the model is loaded) instead of liveness (/health)')
     .option('--timeout <ms>', 'request timeout', intArg(1, 600_000), 5000)
     .action(async (flags: HealthFlags) => {
-      const base = (flags.url ?? `http://127.0.0.1:${process.env.PORT?.trim() || '9090'}`).replace(/\/+$/, '');
+      const { port, basicAuthUser: user, basicAuthPass: pass } = readSettings(
+        { port: SERVER_SETTINGS.port, basicAuthUser: SERVER_SETTINGS.basicAuthUser, basicAuthPass: SERVER_SETTINGS.basicAuthPass },
+      );
+      const base = (flags.url ?? `http://127.0.0.1:${port}`).replace(/\/+$/, '');
       const url = `${base}${flags.ready ? '/ready' : '/health'}`;
-      const user = process.env.BASIC_AUTH_USER;
-      const pass = process.env.BASIC_AUTH_PASS;
       const headers: Record<string, string> = user && pass ? { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` } : {};
       let response: Response;
       try {

@@ -1,6 +1,6 @@
 /** `start [entry]`: serves a model module; flags override the environment (PORT, MODEL_DIR, ...). */
 import { Command, Option } from 'commander';
-import type { BackendConfig } from '../config.js';
+import type { BackendConfig } from '../config/index.js';
 import { LOG_LEVELS, TFJS_BACKENDS, defaultEntry, existingEntry, intArg } from './support.js';
 
 interface StartFlags {
@@ -9,7 +9,7 @@ interface StartFlags {
   modelDir?: string;
   basicAuthUser?: string;
   basicAuthPass?: string;
-  logLevel?: string;
+  logLevel?: BackendConfig['logLevel'];
   export?: string;
   tfjsBackend?: BackendConfig['tfjsBackend'];
 }

@@ -6,10 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
+import { SERVER_SETTINGS } from '../config/server-settings.js';
+import { readSetting } from '../config/settings.js';
 
 export const CLI_NAME = 'label-studio-ml-tfjs';
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export const TFJS_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+/** The values --log-level and --tfjs-backend accept: the settings' own lists. */
+export const LOG_LEVELS = SERVER_SETTINGS.logLevel.choices;
+export const TFJS_BACKENDS = SERVER_SETTINGS.tfjsBackend.choices;
 
 /** A failure the user can act on: printed as one line, exit code 1 (no stack unless --verbose). */
 export class CliError extends Error {
@@ -65,9 +68,9 @@ export function existingEntry(entry: string | undefined): string {
   return resolved;
 }
 
-/** --model-dir, else MODEL_DIR, else ./checkpoints: the server's default. */
+/** --model-dir, else MODEL_DIR as the server reads it (default ./checkpoints). */
 export function resolveModelDir(flag: string | undefined): string {
-  return path.resolve(flag ?? (process.env.MODEL_DIR?.trim() || 'checkpoints'));
+  return flag !== undefined ? path.resolve(flag) : readSetting(SERVER_SETTINGS.modelDir);
 }
 
 export function intArg(min: number, max: number): (value: string) => number {

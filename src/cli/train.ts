@@ -1,11 +1,14 @@
 /**
  * `train --data file.csv --project ID`: bootstraps a project from a labelled CSV. The rows become
  * the project's annotations (stored like webhook ones) and one training job runs through the
- * server's own job queue and trainer, so the version it creates is exactly what a server serves.
+ * backend's own façade (job queue, trainer), so the version it creates is exactly what a server
+ * serves — and a server running on the same MODEL_DIR switches to it within VERSION_POLL_MS.
  */
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import type { JobRecord, JsonObject, TrainProgress } from '../types.js';
+import type { JobRecord, JsonObject } from '../types.js';
+import type { MLBackend } from '../backend/ml-backend.js';
+import type { BackendConfig } from '../config/index.js';
 import { CliError, LOG_LEVELS, TFJS_BACKENDS, existingEntry, formatMetrics, isInteractive, jsonObjectArg, resolveModelDir } from './support.js';
 import { createProgressView } from './progress.js';
 
@@ -19,7 +22,7 @@ interface TrainFlags {
   export?: string;
   modelDir?: string;
   extraParams?: Record<string, unknown>;
-  logLevel: string;
+  logLevel: BackendConfig['logLevel'];
   tfjsBackend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   json?: boolean;
 }
@@ -49,17 +52,14 @@ async function train(flags: TrainFlags): Promise<void> {
   const { csvToDataset } = await import('./csv-dataset.js');
   const dataset = csvToDataset(csv, { textColumn: flags.textColumn, labelColumn: flags.labelColumn, ...(labelConfig !== undefined && { labelConfig }) });
 
-  const [{ loadConfig }, { MLBackend }, { annotationsFromTasks }, { normalizeProjectId }, { createLogger }] = await Promise.all([
-    import('../config.js'),
+  const [{ loadConfig }, { MLBackend }, { normalizeProjectId }, { createLogger }] = await Promise.all([
+    import('../config/index.js'),
     import('../backend/ml-backend.js'),
-    import('../backend/webhook-events.js'),
     import('../store/safe-names.js'),
     import('../logger.js'),
   ]);
   const project = normalizeProjectId(flags.project);
-  // Offline on purpose: a Label Studio export must not replace the CSV's annotations.
-  const env = { ...process.env, LABEL_STUDIO_URL: '', LABEL_STUDIO_HOST: '', LABEL_STUDIO_API_KEY: '', LABEL_STUDIO_ACCESS_TOKEN: '' };
-  const config = loadConfig(env, {
+  const config = loadConfig(process.env, {
     modelDir: resolveModelDir(flags.modelDir),
     logLevel: flags.logLevel,
     ...(flags.tfjsBackend !== undefined && { tfjsBackend: flags.tfjsBackend }),
@@ -68,13 +68,18 @@ async function train(flags: TrainFlags): Promise<void> {
   const backend = await MLBackend.create({ config, logger, model: { module: { module, ...(flags.export !== undefined && { exportName: flags.export }) } } });
   const say = (line: string) => (flags.json ? undefined : console.error(line));
   try {
-    backend.settings.rememberLabelConfig(project, dataset.labelConfig);
-    if (flags.extraParams) backend.settings.setExtraParams(project, flags.extraParams as JsonObject);
-    backend.stores.annotations.upsert(project, annotationsFromTasks(dataset.tasks));
     say(`${dataset.tasks.length} annotated rows (${dataset.skipped} skipped), labels: ${dataset.labels.join(', ')}`);
-    say(`training ${backend.modelClass.modelName} for project ${project} on ${backend.tf.backend} (model dir ${config.modelDir})`);
-
-    const record = await runOneJob(backend, project, { project: { id: project, label_config: dataset.labelConfig }, source: 'csv' });
+    say(`training ${backend.modelName} for project ${project} on ${backend.tfRuntime.backend} (model dir ${config.modelDir})`);
+    // Offline on purpose: the CSV's rows are the annotations, never replaced by a Label Studio export.
+    const record = await runOneJob(backend, () =>
+      backend.trainNow(project, {
+        labelConfig: dataset.labelConfig,
+        ...(flags.extraParams && { extraParams: flags.extraParams as JsonObject }),
+        annotatedTasks: dataset.tasks,
+        data: { project: { id: project, label_config: dataset.labelConfig }, source: 'csv' },
+        refreshFromLabelStudio: false,
+      }),
+    );
     if (record.state !== 'succeeded') throw new CliError(`training ${record.state}: ${record.error ?? 'no reason given'}`);
     if (record.version === undefined) throw new CliError('fit returned no train output: no version was created');
     const result = {
@@ -92,35 +97,27 @@ async function train(flags: TrainFlags): Promise<void> {
   }
 }
 
-/** Enqueues one immediate job, shows its progress, and resolves with its final record. */
-async function runOneJob(backend: import('../backend/ml-backend.js').MLBackend, project: string, data: JsonObject): Promise<JobRecord> {
+/** Queues one job, shows its progress, and resolves with its final record; Ctrl-C cancels it. */
+async function runOneJob(backend: MLBackend, enqueue: () => Promise<JobRecord>): Promise<JobRecord> {
   const view = createProgressView();
   let jobId: string | undefined;
-  let finished: JobRecord | undefined;
-  const onProgress = (record: JobRecord) => {
-    if (record.id === jobId && record.progress) view.update(record.progress as TrainProgress);
-  };
-  const onFinished = (record: JobRecord) => {
-    if (record.id === jobId) finished = record;
-  };
-  backend.queue.on('progress', onProgress);
-  backend.queue.on('finished', onFinished);
-  // Ctrl-C cancels the job: nothing partial is promoted.
+  const unsubscribe = backend.onJobEvent(({ type, job }) => {
+    if (type === 'progress' && job.id === jobId && job.progress) view.update(job.progress);
+  });
+  // Nothing partial is promoted when the job is cancelled.
   const onSigint = () => {
-    if (jobId !== undefined) backend.queue.cancel(jobId, 'cancelled by SIGINT');
+    if (jobId !== undefined) void backend.cancelJob(jobId, 'cancelled by SIGINT');
   };
   process.once('SIGINT', onSigint);
   try {
-    jobId = backend.queue.enqueue(project, { event: 'START_TRAINING', data, immediate: true }).id;
+    jobId = (await enqueue()).id;
     if (!isInteractive()) console.error(`job ${jobId} started`);
-    await backend.queue.onIdle();
+    return await backend.waitForJob(jobId);
   } finally {
     view.stop();
     process.off('SIGINT', onSigint);
-    backend.queue.off('progress', onProgress);
-    backend.queue.off('finished', onFinished);
+    unsubscribe();
   }
-  return finished ?? backend.stores.jobs.get(jobId) ?? (() => { throw new CliError(`job ${jobId} vanished`); })();
 }
 
 async function readText(file: string, what: string): Promise<string> {

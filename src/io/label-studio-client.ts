@@ -6,6 +6,11 @@
  */
 import { ConfigError, TaskDataError } from '../errors.js';
 import type { AnnotatedTask } from '../types.js';
+import { isObject } from '../util/json.js';
+import { readExcerpt, readLimited, networkReason } from './http-body.js';
+import { isWellFormedJwt, jwtPayload } from './jwt.js';
+
+export { isWellFormedJwt };
 
 export interface LabelStudioClientOptions {
   /** Label Studio's base URL (LABEL_STUDIO_URL), e.g. http://label-studio:8080; a sub-path is kept. */
@@ -171,7 +176,7 @@ export class LabelStudioClient {
           throw new TaskDataError(
             `Could not download ${what}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''} ` +
               `from ${this.#describe(current)}${hint}${excerpt ? `: ${excerpt}` : ''}`,
-            { status: response.status },
+            { upstream_status: response.status },
           );
         }
         return await readLimited(response, maxBytes, () => `Could not download ${what}: larger than ${maxBytes} bytes`);
@@ -217,7 +222,7 @@ export class LabelStudioClient {
       throw new TaskDataError(
         `Label Studio did not accept LABEL_STUDIO_API_KEY as a personal access token: HTTP ${response.status} ` +
           `from ${this.#describe(url)} (create a new token in Label Studio, Account & Settings)`,
-        { status: response.status },
+        { upstream_status: response.status },
       );
     }
     const exp = jwtPayload(access)?.['exp'];
@@ -273,84 +278,6 @@ export class LabelStudioClient {
   }
 }
 
-/** Three base64url parts whose header and payload are JSON objects (PyJWT's well-formed check). */
-export function isWellFormedJwt(token: string): boolean {
-  return jwtPayload(token) !== undefined;
-}
-
-function jwtPayload(token: string): Record<string, unknown> | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3 || !parts.every((part, i) => /^[A-Za-z0-9_-]*$/.test(part) && (i === 2 || part !== ''))) {
-    return undefined;
-  }
-  const [header, payload] = parts.slice(0, 2).map((part) => {
-    try {
-      const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-      return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-    } catch {
-      return undefined;
-    }
-  });
-  return header && payload ? payload : undefined;
-}
-
-function toAnnotatedTask(item: unknown, index: number, what: string): AnnotatedTask {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-    throw new TaskDataError(`${capitalise(what)}: item ${index} is not a task object`);
-  }
-  const task = item as Record<string, unknown>;
-  const data = task['data'];
-  if (typeof task['id'] !== 'number' || typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new TaskDataError(`${capitalise(what)}: item ${index} has no numeric "id" or no "data" object`);
-  }
-  const annotations = Array.isArray(task['annotations']) ? task['annotations'] : [];
-  return { ...task, id: task['id'], data: data as Record<string, unknown>, annotations } as AnnotatedTask;
-}
-
-async function readLimited(response: Response, maxBytes: number, tooLarge: () => string): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel();
-    throw new TaskDataError(tooLarge());
-  }
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new TaskDataError(tooLarge());
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total);
-}
-
-/** The first 200 characters of an error body, on one line. */
-async function readExcerpt(response: Response): Promise<string> {
-  try {
-    const text = (await response.text()).replace(/\s+/g, ' ').trim();
-    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
-  } catch {
-    return '';
-  }
-}
-
-/** undici reports "fetch failed" with the useful part (ECONNREFUSED, ENOTFOUND ...) in `cause`. */
-function networkReason(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause;
-  if (cause instanceof Error) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    return code ? `${code} (${cause.message})` : cause.message;
-  }
-  return error.message;
-}
-
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
@@ -365,4 +292,17 @@ function capitalise(text: string): string {
 
 function shorten(value: string): string {
   return value.length > 120 ? `${value.slice(0, 120)}…` : value;
+}
+
+function toAnnotatedTask(item: unknown, index: number, what: string): AnnotatedTask {
+  if (!isObject(item)) {
+    throw new TaskDataError(`${capitalise(what)}: item ${index} is not a task object`);
+  }
+  const task = item;
+  const data = task['data'];
+  if (typeof task['id'] !== 'number' || typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new TaskDataError(`${capitalise(what)}: item ${index} has no numeric "id" or no "data" object`);
+  }
+  const annotations = Array.isArray(task['annotations']) ? task['annotations'] : [];
+  return { ...task, id: task['id'], data: data as Record<string, unknown>, annotations } as AnnotatedTask;
 }

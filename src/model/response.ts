@@ -3,6 +3,7 @@
  * `PredictionValue` and `ModelResponse` port the Python SDK classes (PROTOCOL.md §1.6, T6).
  */
 import { MlBackendError } from '../errors.js';
+import { isObject } from '../util/json.js';
 import type { RegionResult } from '../types.js';
 
 /** One region of a prediction: LS region JSON, or any object the model builds. */
@@ -27,6 +28,28 @@ export interface PredictionJson {
 
 /** `results[i]` of /predict: one prediction, or several for task i. */
 export type TaskPredictionsJson = PredictionJson | PredictionJson[];
+
+/** A prediction as a model returns it: a plain object with a `result` array (extra fields are kept). */
+export interface PredictionObject {
+  model_version?: string | null;
+  score?: number | null;
+  result: PredictionResultItem[];
+  [key: string]: unknown;
+}
+
+/** What a model returns for one task: a prediction, or several. */
+export type TaskPrediction = PredictionValue | PredictionObject | ReadonlyArray<PredictionValue | PredictionObject>;
+
+/**
+ * What `predict` may return: one entry per task (in task order), the same under `predictions`,
+ * a ModelResponse, or null/undefined for "no predictions".
+ */
+export type PredictResult =
+  | ModelResponse
+  | readonly TaskPrediction[]
+  | { predictions: readonly TaskPrediction[]; model_version?: string | null }
+  | null
+  | undefined;
 
 /** Python `PredictionValue`: dumps as `{model_version, score, result}` in that order. */
 export class PredictionValue {
@@ -113,7 +136,7 @@ export function normalizePredictResult(raw: unknown, taskCount: number, version:
     fallbackVersion = json.model_version || version;
   } else if (Array.isArray(raw)) {
     entries = raw;
-  } else if (isPlainObject(raw) && 'predictions' in raw) {
+  } else if (isObject(raw) && 'predictions' in raw) {
     entries = raw['predictions'];
     const own = raw['model_version'];
     if (typeof own === 'string' && own) fallbackVersion = own;
@@ -146,7 +169,7 @@ export function normalizePredictResult(raw: unknown, taskCount: number, version:
 
 function normalizePrediction(value: unknown, where: string, version: string): PredictionJson {
   const prediction = value instanceof PredictionValue ? value.toJSON() : value;
-  if (!isPlainObject(prediction)) {
+  if (!isObject(prediction)) {
     throw modelError(`${where} is ${describe(prediction)}; a prediction must be an object with a "result" array`);
   }
   const result = prediction['result'];
@@ -154,7 +177,7 @@ function normalizePrediction(value: unknown, where: string, version: string): Pr
     throw modelError(`${where}.result is ${describe(result)}; it must be an array of regions`);
   }
   for (const [k, region] of result.entries()) {
-    if (!isPlainObject(region)) throw modelError(`${where}.result[${k}] is ${describe(region)}; a region must be an object`);
+    if (!isObject(region)) throw modelError(`${where}.result[${k}] is ${describe(region)}; a region must be an object`);
   }
   const score = prediction['score'];
   if (score !== undefined && score !== null && typeof score !== 'number') {
@@ -188,10 +211,6 @@ function assertJsonNumbers(value: unknown, path: string, stack: object[] = []): 
     for (const [key, item] of Object.entries(value)) assertJsonNumbers(item, `${path}.${key}`, stack);
   }
   stack.pop();
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describe(value: unknown): string {

@@ -6,6 +6,7 @@
  */
 import type { AnnotatedTask, JsonObject, Task, TrainProgress } from '../types.js';
 import { LabelStudioMLBase, type FitRequest, type FitResult, type ModelClass, type PredictOptions } from './base.js';
+import type { PredictResult } from './response.js';
 
 export interface SeedTrainContext {
   event: string;
@@ -17,7 +18,7 @@ export interface SeedTrainContext {
 export interface SeedInferenceModel {
   /** Receives what `train` returned (with `workdir` = the version's directory). */
   load(resources: JsonObject): void | Promise<void>;
-  predict(tasks: Task[], options: PredictOptions & { labelConfig: string }): unknown;
+  predict(tasks: Task[], options: PredictOptions & { labelConfig: string }): PredictResult | Promise<PredictResult>;
   dispose?(): void;
 }
 
@@ -48,7 +49,7 @@ export function seedModel(spec: SeedModelSpec): ModelClass {
       this.#inference = inference;
     }
 
-    override predict(tasks: Task[], options: PredictOptions): unknown {
+    override predict(tasks: Task[], options: PredictOptions): PredictResult | Promise<PredictResult> {
       return this.#inference ? this.#inference.predict(tasks, { ...options, labelConfig: this.labelConfig }) : null;
     }
 

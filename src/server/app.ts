@@ -3,7 +3,7 @@
  * JSON 404 for everything else.
  */
 import Koa, { type Context, type Next } from 'koa';
-import bodyParser from 'koa-bodyparser';
+import { bodyParser } from '@koa/bodyparser';
 import { randomUUID } from 'node:crypto';
 import type { MLBackend } from '../backend/ml-backend.js';
 import { MlBackendError } from '../errors.js';
@@ -56,8 +56,7 @@ async function requireJson(ctx: Context, next: Next): Promise<void> {
 
 export function createApp(backend: MLBackend): AppHandle {
   const { config, logger } = backend;
-  const metrics = new Metrics();
-  metrics.watch(backend);
+  const metrics = new Metrics(backend);
   const app = new Koa();
   const httpLogger = logger.child({ component: 'http' });
 
@@ -85,8 +84,8 @@ export function createApp(backend: MLBackend): AppHandle {
       enableTypes: ['json'],
       extendTypes: { json: JSON_TYPES },
       jsonLimit: `${Math.round(config.maxBodyMb * 1024 * 1024)}b`,
-      strict: true,
-      onerror(error, ctx) {
+      jsonStrict: true,
+      onError(error, ctx) {
         const status = (error as { status?: number }).status ?? 400;
         if (status === 413) throw new MlBackendError('MLB_ERR_BODY_TOO_LARGE', 413, `request body is larger than MAX_BODY_MB=${config.maxBodyMb}`);
         ctx.throw(new MlBackendError('MLB_ERR_INVALID_JSON', 400, `request body is not valid JSON: ${error.message}`));

@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../logger.js';
-import { MlBackendError, isMlBackendError } from '../errors.js';
+import { ENVELOPE_KEYS, MlBackendError, isMlBackendError, type ErrorCode } from '../errors.js';
 
 interface HttpishError {
   status?: number;
@@ -25,7 +25,7 @@ const STORAGE_FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
 const STORAGE_FAULT = /^(E(ROFS|ACCES|PERM|NOTDIR|ISDIR|EXIST|IO|MFILE|NFILE|BUSY)|SQLITE_\w+)$/;
 
 /** Body-parser and router errors carry a status; storage errors an errno or SQLite code. */
-function classify(error: HttpishError & { code?: unknown }): { status: number; code: string } {
+function classify(error: HttpishError & { code?: unknown }): { status: number; code: ErrorCode } {
   const errno = typeof error.code === 'string' ? error.code : '';
   if (STORAGE_FULL.has(errno)) return { status: 507, code: 'MLB_ERR_STORAGE' };
   if (STORAGE_FAULT.test(errno)) return { status: 500, code: 'MLB_ERR_STORAGE' };
@@ -50,7 +50,10 @@ export function errorHandler(options: { logger: Logger; debugErrors: boolean }) 
       const expose = known ? error.expose : status < 500;
       const detail = expose ? error.message : `${error.name}: ${error.message}`;
       const body: Record<string, unknown> = { status, error: code, detail };
-      if (known && error.details) Object.assign(body, error.details);
+      // Details add facts (the field, an upstream status); they never change the envelope's own keys.
+      for (const [key, value] of Object.entries((known && error.details) || {})) {
+        if (!(ENVELOPE_KEYS as readonly string[]).includes(key)) body[key] = value;
+      }
       if (status >= 500 && options.debugErrors) body.result = { traceback: error.stack ?? '' };
       ctx.status = status;
       ctx.type = 'application/json';

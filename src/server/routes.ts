@@ -18,11 +18,11 @@ export function createRouter(backend: MLBackend, metrics: Metrics): Router {
   router.get('/', health);
   router.get('/health', health);
 
-  /** Readiness: the model's preload finished (liveness stays on /health). */
+  /** Readiness: the model's preload finished and the server is not shutting down (liveness stays on /health). */
   router.get('/ready', (ctx) => {
-    const { ready, error } = backend.ready;
+    const { ready, error, shuttingDown } = backend.readiness();
     ctx.status = ready ? 200 : 503;
-    ctx.body = { ready, ...(error ? { error } : {}) };
+    ctx.body = { ready, ...(error !== undefined && { error }), ...(shuttingDown && { shutting_down: true }) };
   });
 
   router.get('/metrics', async (ctx) => {
@@ -40,14 +40,14 @@ export function createRouter(backend: MLBackend, metrics: Metrics): Router {
     ctx.body = reply;
   });
 
-  router.post('/webhook', (ctx) => {
-    const reply = backend.webhook(validateBody('webhook', ctx.request.body));
+  router.post('/webhook', async (ctx) => {
+    const reply = await backend.webhook(validateBody('webhook', ctx.request.body));
     ctx.status = reply.status;
     ctx.body = reply.body;
   });
 
-  router.post('/train', (ctx) => {
-    const reply = backend.train(validateBody('train', ctx.request.body));
+  router.post('/train', async (ctx) => {
+    const reply = await backend.train(validateBody('train', ctx.request.body));
     ctx.status = reply.status;
     ctx.body = reply.body;
   });
@@ -56,9 +56,9 @@ export function createRouter(backend: MLBackend, metrics: Metrics): Router {
     ctx.body = await backend.isTraining(ctx.query.project);
   });
 
-  router.post('/job_status', (ctx) => {
+  router.post('/job_status', async (ctx) => {
     const body = validateBody('jobStatus', ctx.request.body);
-    ctx.body = backend.jobStatus(String(body.job));
+    ctx.body = await backend.jobStatus(String(body.job));
   });
 
   router.get('/versions', async (ctx) => {

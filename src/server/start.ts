@@ -1,16 +1,19 @@
 /**
  * Starts the backend: config from env (+ overrides), logger, MLBackend, Koa app, HTTP server,
- * and a graceful shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests finish,
- * cancel training without promoting partial checkpoints, close the stores, exit within a bound.
+ * and a graceful shutdown on SIGTERM/SIGINT (close-with-grace): /ready turns 503, the server
+ * stops accepting, in-flight requests finish, training is cancelled without promoting partial
+ * checkpoints, the stores close, and the process exits within a bound.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, type BackendConfig } from '../config.js';
+import closeWithGrace from 'close-with-grace';
+import { loadConfig, type BackendConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../logger.js';
-import { MLBackend } from '../backend/ml-backend.js';
+import { MLBackend, type MLBackendOptions } from '../backend/ml-backend.js';
 import type { ModelClass } from '../model/base.js';
 import type { ModelModuleRef } from '../backend/model-module.js';
-import type { JobRecord } from '../types.js';
+import type { Stores } from '../store/types.js';
+import { errorMessage } from '../util/json.js';
 import { createApp } from './app.js';
 import { onClientError } from './error-handler.js';
 
@@ -25,6 +28,10 @@ export interface StartOptions {
   logger?: Logger;
   /** Install SIGTERM/SIGINT handlers that shut down and exit (default true). */
   handleSignals?: boolean;
+  /** A store set to serve from instead of MODEL_DIR's (tests). */
+  stores?: Stores;
+  /** Seams of the backend (predict gate, prediction refresh); see MLBackendOptions. */
+  backend?: Pick<MLBackendOptions, 'predictGate' | 'refreshPredictions'>;
 }
 
 export interface RunningServer {
@@ -47,11 +54,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (config.basicAuthUser && !config.webhookToken) {
     logger.warn('Basic auth is on and WEBHOOK_TOKEN is not set: Label Studio webhooks carry no credentials and will get 401 (see README, "Webhooks and auth")');
   }
-  const backend = await MLBackend.create({ config, logger, model });
+  const backend = await MLBackend.create({ config, logger, model, ...options.backend, ...(options.stores && { stores: options.stores }) });
   // One line per job outcome, including failures before fit starts (e.g. a Label Studio export).
-  backend.queue.on('finished', (job: JobRecord) => {
-    const { id, project, state, event, durationMs, version, error } = job;
-    logger[state === 'failed' ? 'warn' : 'info']({ job: id, project, state, event, durationMs, version, error }, 'training job finished');
+  backend.onJobEvent(({ type, job }) => {
+    if (type !== 'finished') return;
+    const { id, kind, project, state, event, durationMs, version, error } = job;
+    logger[state === 'failed' ? 'warn' : 'info']({ job: id, kind, project, state, event, durationMs, version, error }, 'training job finished');
   });
   const { app } = createApp(backend);
   // Slow or stalled headers and bodies must not hold a connection forever. Node checks these
@@ -71,45 +79,41 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${shownHost}:${port}`;
-  logger.info({ url, model: backend.modelClass.modelName, tfBackend: backend.tf.backend }, 'listening');
+  logger.info({ url, model: backend.modelName, tfBackend: backend.tfRuntime.backend }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       logger.info('shutting down');
-      // Stop accepting; requests in flight finish (cut after the bound), training is cancelled
-      // (its workdir discarded, never promoted) meanwhile. The stores close only after both,
-      // so no request still running ever meets a closed database.
+      // Not ready from now on; stop accepting; requests in flight finish (cut after the bound)
+      // while training is cancelled (its workdir discarded, never promoted). The stores close
+      // only after both, so no request still running ever meets a closed database.
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const bound = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutS * 1000);
       bound.unref();
-      await Promise.all([serverClosed, backend.queue.shutdown('cancel', config.shutdownTimeoutS * 1000)]);
+      await Promise.all([serverClosed, backend.beginShutdown('cancel')]);
       clearTimeout(bound);
       await backend.close('cancel');
       logger.info('stopped');
     })());
 
   if (options.handleSignals ?? true) {
+    // SIGTERM, SIGINT (and a crash) close gracefully, once; a second signal or the bound exits at once.
+    const grace = closeWithGrace(
+      { delay: (config.shutdownTimeoutS + 5) * 1000, logger: { error: (message: unknown) => logger.error({ detail: errorMessage(message) }, 'shutdown') } },
+      async ({ signal, err }) => {
+        if (err) logger.error({ err }, 'unexpected error: shutting down');
+        else logger.info({ signal }, 'signal received');
+        await close();
+      },
+    );
     // A model that cannot load (missing weights, bad settings) is a start-up error, not a zombie.
-    backend.preloaded.catch((error: unknown) => {
-      logger.fatal({ err: error }, `model preload failed: ${error instanceof Error ? error.message : String(error)}`);
+    backend.whenPreloaded().catch((error: unknown) => {
+      logger.fatal({ err: error }, `model preload failed: ${errorMessage(error)}`);
+      grace.uninstall();
       void close().finally(() => process.exit(1));
     });
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'signal received');
-      const force = setTimeout(() => process.exit(1), (config.shutdownTimeoutS + 5) * 1000);
-      force.unref();
-      close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
   }
   return { backend, server, url, port, close };
 }

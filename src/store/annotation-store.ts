@@ -1,6 +1,7 @@
 /**
  * Every project's annotations and task data, so training needs no Label Studio API key.
  * Each call is one transaction: a burst of webhooks loses nothing and a failed call changes nothing.
+ * SQLite answers synchronously; the methods are async to satisfy the shared store interface.
  */
 import { MlBackendError } from '../errors.js';
 import type { AnnotatedTask, Annotation } from '../types.js';
@@ -57,7 +58,7 @@ export class SqliteAnnotationStore implements AnnotationStore {
        WHERE a.project = ?`);
   }
 
-  upsert(project: string, items: AnnotationInput[]): void {
+  async upsert(project: string, items: AnnotationInput[]): Promise<void> {
     const now = new Date().toISOString();
     this.#db.transaction(() => {
       for (const { annotation, taskId, taskData } of items) {
@@ -68,12 +69,12 @@ export class SqliteAnnotationStore implements AnnotationStore {
     })();
   }
 
-  remove(project: string, annotationIds: number[]): number {
+  async remove(project: string, annotationIds: number[]): Promise<number> {
     return this.#db.transaction(() =>
       annotationIds.reduce((n, id) => n + this.#deleteAnnotation.run(project, id).changes, 0))();
   }
 
-  replaceAll(project: string, tasks: AnnotatedTask[]): void {
+  async replaceAll(project: string, tasks: AnnotatedTask[]): Promise<void> {
     const now = new Date().toISOString();
     this.#db.transaction(() => {
       this.#clearProject(project);
@@ -84,7 +85,7 @@ export class SqliteAnnotationStore implements AnnotationStore {
     })();
   }
 
-  trainingSet(project: string): AnnotatedTask[] {
+  async trainingSet(project: string): Promise<AnnotatedTask[]> {
     const tasks: AnnotatedTask[] = [];
     for (const row of this.#training.iterate(project)) {
       let last = tasks.at(-1);
@@ -98,7 +99,7 @@ export class SqliteAnnotationStore implements AnnotationStore {
   }
 
   /** usable + cancelled + missingTaskData = every stored annotation; `tasks` = tasks training sees. */
-  counts(project: string): AnnotationCounts {
+  async counts(project: string): Promise<AnnotationCounts> {
     return this.#counts.get(project) ?? { usable: 0, cancelled: 0, missingTaskData: 0, tasks: 0 };
   }
 

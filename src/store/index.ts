@@ -1,13 +1,15 @@
-/** The store room: what lives on disk under MODEL_DIR (see ./types.ts for the layout). */
-import { SqliteAnnotationStore } from './annotation-store.js';
+/** The store room: interfaces (./types.ts) and the local implementation (SQLite + files). */
 import { FsCheckpointStore, type CheckpointStoreOptions } from './checkpoint-store.js';
+import { SqliteAnnotationStore } from './annotation-store.js';
 import { openDatabase, type Db } from './database.js';
 import { SqliteJobStore } from './job-store.js';
 import { SqliteKeyValueStore } from './kv-store.js';
+import type { Stores } from './types.js';
 
 export type * from './types.js';
 export { SqliteAnnotationStore, isUnusable } from './annotation-store.js';
 export { FsCheckpointStore, rebasePaths, type CheckpointStoreOptions, type ProblemReporter } from './checkpoint-store.js';
+export { FileVersionPointer } from './version-pointer.js';
 export { DATABASE_FILE, openDatabase, type Db } from './database.js';
 export { SqliteJobStore } from './job-store.js';
 export { SqliteKeyValueStore } from './kv-store.js';
@@ -16,25 +18,25 @@ export {
 } from './safe-names.js';
 export { compareVersions, nextVersionName, versionSeq } from './versions.js';
 
-export interface Stores {
-  db: Db;
-  kv: SqliteKeyValueStore;
-  annotations: SqliteAnnotationStore;
-  jobs: SqliteJobStore;
-  checkpoints: FsCheckpointStore;
-  /** Closes the database; checkpoints need no closing. */
-  close(): void;
+/** The single-process store set: backend.sqlite beside the per-project checkpoint directories. */
+export interface LocalStores extends Stores {
+  /** The SQLite connection (tests reach it to simulate a full disk). */
+  readonly db: Db;
 }
 
-/** Opens everything under MODEL_DIR: backend.sqlite beside the per-project checkpoint dirs. */
-export function openStores(modelDir: string, options: CheckpointStoreOptions = {}): Stores {
+/** Opens everything under MODEL_DIR (creating it and the schema when needed). */
+export function openLocalStores(modelDir: string, options: CheckpointStoreOptions = {}): LocalStores {
   const db = openDatabase(modelDir);
+  const checkpoints = new FsCheckpointStore(modelDir, options);
   return {
     db,
     kv: new SqliteKeyValueStore(db),
     annotations: new SqliteAnnotationStore(db),
     jobs: new SqliteJobStore(db),
-    checkpoints: new FsCheckpointStore(modelDir, options),
-    close: () => db.close(),
+    checkpoints,
+    close: async () => {
+      checkpoints.close();
+      db.close();
+    },
   };
 }

@@ -26,29 +26,33 @@ export class SqliteJobStore implements JobStore {
       "SELECT json FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_at, rowid");
   }
 
-  save(job: JobRecord): void {
-    this.#save.run(job.id, job.project, job.state, job.createdAt, JSON.stringify(job));
+  async save(job: JobRecord): Promise<void> {
+    this.#saveNow(job);
   }
 
-  get(id: string): JobRecord | undefined {
+  async get(id: string): Promise<JobRecord | undefined> {
     const row = this.#get.get(id);
     return row === undefined ? undefined : (JSON.parse(row.json) as JobRecord);
   }
 
-  listByProject(project: string, limit = DEFAULT_LIST_LIMIT): JobRecord[] {
+  async listByProject(project: string, limit = DEFAULT_LIST_LIMIT): Promise<JobRecord[]> {
     const n = Number.isSafeInteger(limit) && limit > 0 ? limit : DEFAULT_LIST_LIMIT;
     return this.#list.all(project, n).map((row) => JSON.parse(row.json) as JobRecord);
   }
 
-  failInterrupted(reason: string): JobRecord[] {
+  async failInterrupted(reason: string): Promise<JobRecord[]> {
     const finishedAt = new Date();
     return this.#db.transaction(() => this.#unfinished.all().map((row) => {
       const job = JSON.parse(row.json) as JobRecord;
       const failed: JobRecord = { ...job, state: 'failed', error: reason, finishedAt: finishedAt.toISOString() };
       const startedMs = job.startedAt === undefined ? NaN : Date.parse(job.startedAt);
       if (Number.isFinite(startedMs)) failed.durationMs = Math.max(0, finishedAt.getTime() - startedMs);
-      this.save(failed);
+      this.#saveNow(failed);
       return failed;
     }))();
+  }
+
+  #saveNow(job: JobRecord): void {
+    this.#save.run(job.id, job.project, job.state, job.createdAt, JSON.stringify(job));
   }
 }

@@ -15,23 +15,23 @@ export class SqliteKeyValueStore implements KeyValueStore {
     this.#delete = db.prepare<[string, string]>('DELETE FROM kv WHERE project = ? AND key = ?');
   }
 
-  get(project: string, key: string): JsonValue | undefined {
+  async get(project: string, key: string): Promise<JsonValue | undefined> {
     const row = this.#get.get(project, key);
     return row === undefined ? undefined : (JSON.parse(row.value) as JsonValue);
   }
 
-  set(project: string, key: string, value: JsonValue): void {
+  async set(project: string, key: string, value: JsonValue): Promise<void> {
     // undefined (or a function) has no JSON text; storing it would silently lose the key.
     const text = JSON.stringify(value) as string | undefined;
     if (text === undefined) throw new TypeError(`Cannot store ${typeof value} under key ${JSON.stringify(key)}: not JSON`);
     this.#set.run(project, key, text);
   }
 
-  has(project: string, key: string): boolean {
+  async has(project: string, key: string): Promise<boolean> {
     return this.#get.get(project, key) !== undefined;
   }
 
-  delete(project: string, key: string): void {
+  async delete(project: string, key: string): Promise<void> {
     this.#delete.run(project, key);
   }
 }

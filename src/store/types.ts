@@ -1,13 +1,15 @@
 /**
- * What lives on disk under MODEL_DIR. `store/` knows nothing of HTTP or of models.
+ * What lives on disk (or, in distributed mode, in Redis). `store/` knows nothing of HTTP or of
+ * models. Every store method is asynchronous: the local implementation (SQLite, files) answers
+ * at once, and a Redis-backed one (issue 14) can satisfy the same interfaces unchanged.
  *
  * MODEL_DIR/
  *   backend.sqlite            key-value store, annotations, job records (WAL mode)
  *   <project>/
- *     current                 the served version (a small file, replaced atomically)
+ *     current                 the version named current (a small file, replaced atomically)
  *     <version>/              a complete checkpoint; only ever created by an atomic rename
  *       train_output.json     what fit returned; its `workdir` is this directory
- *       job.json              the job record (event, timings, metrics, annotation count)
+ *       job.json              the training that made it (CheckpointJob: id, event, counts, metrics)
  *       manifest.json         size and sha256 of every other file, written last
  *       model/...             whatever fit saved (model.json + weights.bin for TF.js)
  *     <version>.tmp/          a workdir being written; never served, removed at start-up
@@ -24,6 +26,10 @@ export interface PendingCheckpoint {
   dir: string;
 }
 
+/** What a checkpoint records about the training that made it (its job.json); not a job record. */
+export type CheckpointJob = Pick<JobRecord, 'id' | 'project' | 'event' | 'createdAt'> &
+  Partial<Pick<JobRecord, 'startedAt' | 'annotationCount' | 'baseVersion' | 'metrics' | 'durationMs'>>;
+
 export interface CheckpointInfo {
   project: string;
   version: string;
@@ -34,7 +40,7 @@ export interface CheckpointInfo {
   corrupt?: string;
   sizeBytes: number;
   trainOutput: JsonObject | null;
-  job: JobRecord | null;
+  job: CheckpointJob | null;
 }
 
 /** A checkpoint that passed verification and can be handed to a model. */
@@ -46,16 +52,23 @@ export interface LoadedCheckpoint {
   trainOutput: JsonObject;
 }
 
+/** Called with a project whose current version may have changed (here or in another process). */
+export type CurrentChangeListener = (project: string) => void;
+
+/**
+ * The one owner of "which version is current". Everything else asks (`loadCurrent`) or listens
+ * (`onCurrentChange`); nobody keeps its own copy in step by hand.
+ */
 export interface CheckpointStore {
   readonly root: string;
   /** Next version name (unique, sortable, human readable) and a fresh empty workdir for it. */
   begin(project: string): Promise<PendingCheckpoint>;
   /**
    * Writes train_output.json (paths under the workdir rewritten to the final dir), job.json and
-   * manifest.json, fsyncs them, renames the workdir into place, then switches `current`
-   * atomically. Nothing is served from a checkpoint that did not complete every step.
+   * manifest.json, fsyncs them, renames the workdir into place, then makes it current. Nothing
+   * is served from a checkpoint that did not complete every step. Hashes each file once.
    */
-  promote(pending: PendingCheckpoint, trainOutput: JsonObject, job: JobRecord): Promise<CheckpointInfo>;
+  promote(pending: PendingCheckpoint, trainOutput: JsonObject, job: CheckpointJob): Promise<CheckpointInfo>;
   /** Removes a workdir that will not be promoted (failed or cancelled job). */
   discard(pending: PendingCheckpoint): Promise<void>;
   /**
@@ -70,18 +83,38 @@ export interface CheckpointStore {
   listProjects(): Promise<string[]>;
   /** Makes `version` current (rollback/roll forward); it must exist and be intact. Persists. */
   setCurrent(project: string, version: string): Promise<void>;
+  /**
+   * Tells `listener` when a project's current version changes: at once for changes made through
+   * this store, within the poll interval for changes made by another process. Returns an unsubscribe.
+   */
+  onCurrentChange(listener: CurrentChangeListener): () => void;
   /** Removes all but the newest `keep` versions, never the current one; returns removed versions. */
   prune(project: string, keep: number): Promise<string[]>;
   /** Removes leftover `*.tmp` workdirs (after a crash). Returns how many. */
   cleanupIncomplete(): Promise<number>;
+  /** Stops watching for changes. */
+  close(): void;
 }
 
-/** Per-project key-value store (LabelStudioMLBase get/set/has), persisted in SQLite. */
+/**
+ * Where "the current version" of each project is written: a small file per project locally; a
+ * Redis key with pub/sub in distributed mode. Only the checkpoint store uses it.
+ */
+export interface VersionPointer {
+  /** The version named current, or null with the reason when there is none or it is unreadable. */
+  read(project: string): Promise<{ version: string | null; problem?: string }>;
+  write(project: string, version: string): Promise<void>;
+  /** Tells `listener` when a project read or written here changes; returns an unsubscribe. */
+  watch(listener: CurrentChangeListener): () => void;
+  close(): void;
+}
+
+/** Per-project key-value store (LabelStudioMLBase get/set/has). */
 export interface KeyValueStore {
-  get(project: string, key: string): JsonValue | undefined;
-  set(project: string, key: string, value: JsonValue): void;
-  has(project: string, key: string): boolean;
-  delete(project: string, key: string): void;
+  get(project: string, key: string): Promise<JsonValue | undefined>;
+  set(project: string, key: string, value: JsonValue): Promise<void>;
+  has(project: string, key: string): Promise<boolean>;
+  delete(project: string, key: string): Promise<void>;
 }
 
 /** What a webhook or an export gives us about one annotation. */
@@ -105,22 +138,31 @@ export interface AnnotationCounts {
 /** Every project's annotations, kept so training needs no Label Studio API key. */
 export interface AnnotationStore {
   /** Inserts or replaces annotations by id (ANNOTATION_CREATED/UPDATED, ANNOTATIONS_CREATED). */
-  upsert(project: string, items: AnnotationInput[]): void;
+  upsert(project: string, items: AnnotationInput[]): Promise<void>;
   /** Removes annotations by id (ANNOTATIONS_DELETED). Returns how many existed. */
-  remove(project: string, annotationIds: number[]): number;
+  remove(project: string, annotationIds: number[]): Promise<number>;
   /** Replaces the project's whole set (a full export from Label Studio is authoritative). */
-  replaceAll(project: string, tasks: AnnotatedTask[]): void;
+  replaceAll(project: string, tasks: AnnotatedTask[]): Promise<void>;
   /** Tasks with their non-cancelled annotations and data, ordered by task id. */
-  trainingSet(project: string): AnnotatedTask[];
-  counts(project: string): AnnotationCounts;
+  trainingSet(project: string): Promise<AnnotatedTask[]>;
+  counts(project: string): Promise<AnnotationCounts>;
 }
 
-/** Job records, so /job_status answers after a restart too. */
+/** Job records, so /job_status answers after a restart too. Written only by the job queue. */
 export interface JobStore {
-  save(job: JobRecord): void;
-  get(id: string): JobRecord | undefined;
+  save(job: JobRecord): Promise<void>;
+  get(id: string): Promise<JobRecord | undefined>;
   /** Newest first. */
-  listByProject(project: string, limit?: number): JobRecord[];
+  listByProject(project: string, limit?: number): Promise<JobRecord[]>;
   /** Jobs left queued/running by a process that died: marked failed at start-up. Returns them. */
-  failInterrupted(reason: string): JobRecord[];
+  failInterrupted(reason: string): Promise<JobRecord[]>;
+}
+
+/** Everything the backend keeps: one set per process, local or shared. */
+export interface Stores {
+  kv: KeyValueStore;
+  annotations: AnnotationStore;
+  jobs: JobStore;
+  checkpoints: CheckpointStore;
+  close(): Promise<void>;
 }

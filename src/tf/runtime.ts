@@ -11,11 +11,12 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors.js';
+import { TF_BACKENDS as TF_BACKEND_CHOICES, type TfBackendChoice } from '../config/choices.js';
 
 export { tf };
 
-export type TfBackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-export const TF_BACKEND_CHOICES: readonly TfBackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+// The accepted TFJS_BACKEND values are declared once, with the setting (src/config).
+export { TF_BACKEND_CHOICES, type TfBackendChoice };
 
 export type NativePackage = 'tfjs-node-gpu' | 'tfjs-node';
 
@@ -87,14 +88,6 @@ export function getTfRuntimeInfo(): TfRuntimeInfo | null {
 export function memoryStats(): { numTensors: number; numBytes: number } {
   const m = tf.memory();
   return { numTensors: m.numTensors, numBytes: m.numBytes };
-}
-
-/** Parses TFJS_BACKEND (or a CLI flag); empty means 'auto'. */
-export function parseBackendChoice(value: string | undefined): TfBackendChoice {
-  const v = (value ?? '').trim().toLowerCase();
-  if (v === '') return 'auto';
-  if ((TF_BACKEND_CHOICES as readonly string[]).includes(v)) return v as TfBackendChoice;
-  throw new ConfigError(`TFJS_BACKEND must be one of ${TF_BACKEND_CHOICES.join(', ')}; got ${JSON.stringify(value)}`);
 }
 
 async function selectBackend(opts: TfRuntimeOptions): Promise<TfRuntimeInfo> {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { CSV_ID_BASE, csvToDataset } from '../../src/cli/csv-dataset.js';
 import { lineView } from '../../src/cli/progress.js';
 import { parseLabelConfig } from '../../src/model/label-config.js';
-import { openStores } from '../../src/store/index.js';
+import { openLocalStores } from '../../src/store/index.js';
 import { tempDir } from '../helpers/server.js';
 import { TOY_ENTRY, expectOneLineFailure, runCli } from './run-cli.js';
 
@@ -72,12 +72,12 @@ describe('cli: train from a labelled CSV', () => {
 
     const version = /new version (\S+)/.exec(result.stdout)?.[1] as string;
     expect(fs.readFileSync(path.join(modelDir, '7', 'current'), 'utf8').trim()).to.equal(version);
-    const stores = openStores(modelDir);
+    const stores = openLocalStores(modelDir, { pollMs: 0 });
     try {
-      expect(stores.annotations.counts('7').usable).to.equal(6);
-      expect(stores.kv.get('7', 'label_config')).to.be.a('string').and.include('<Choice value="Negative"/>');
+      expect((await stores.annotations.counts('7')).usable).to.equal(6);
+      expect(await stores.kv.get('7', 'label_config')).to.be.a('string').and.include('<Choice value="Negative"/>');
     } finally {
-      stores.close();
+      await stores.close();
     }
   });
 

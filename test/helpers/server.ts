@@ -6,11 +6,15 @@ import { fileURLToPath } from 'node:url';
 import supertest from 'supertest';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import type { ModelClass } from '../../src/model/base.js';
+import { openLocalStores, type LocalStores } from '../../src/store/index.js';
+import { createLogger } from '../../src/logger.js';
 
 export const TOY_MODEL = fileURLToPath(new URL('../fixtures/toy-classifier.ts', import.meta.url));
 
 export interface TestServer extends RunningServer {
   modelDir: string;
+  /** The stores the server runs on (opened here and handed to it), for tests that look inside. */
+  stores: LocalStores;
   http: ReturnType<typeof supertest>;
   stop(): Promise<void>;
 }
@@ -26,15 +30,24 @@ export async function startTestServer(options: {
   env?: Record<string, string>;
 } = {}): Promise<TestServer> {
   const modelDir = options.modelDir ?? tempDir();
+  const env: Record<string, string> = { MODEL_DIR: modelDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...options.env };
+  const logger = createLogger({ level: env.LOG_LEVEL ?? 'silent', pretty: false });
+  const stores = openLocalStores(modelDir, {
+    onProblem: (message, details) => logger.warn(details ?? {}, message),
+    pollMs: Number(env.VERSION_POLL_MS ?? 1000),
+  });
   const running = await startServer({
     ...(options.modelClass ? { modelClass: options.modelClass } : {}),
     ...(options.module || !options.modelClass ? { module: { module: options.module ?? TOY_MODEL } } : {}),
-    env: { MODEL_DIR: modelDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...options.env },
+    env,
+    logger,
+    stores,
     handleSignals: false,
   });
   return {
     ...running,
     modelDir,
+    stores,
     http: supertest(running.url),
     stop: async () => {
       await running.close();

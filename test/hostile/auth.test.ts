@@ -78,7 +78,7 @@ describe('hostile: auth (BASIC_AUTH_USER/BASIC_AUTH_PASS + WEBHOOK_TOKEN)', func
     server = await startTestServer({ env: { BASIC_AUTH_USER: USER, BASIC_AUTH_PASS: PASS, WEBHOOK_TOKEN: TOKEN, TRAIN_EVERY_N_ANNOTATIONS: '0', TRAINING_THREAD: 'main' } });
   });
   after(async () => {
-    await server.backend.queue.onIdle();
+    await server.backend.waitForJobs();
     await server.stop();
   });
 
@@ -93,12 +93,12 @@ describe('hostile: auth (BASIC_AUTH_USER/BASIC_AUTH_PASS + WEBHOOK_TOKEN)', func
   });
 
   it('unauthenticated requests change nothing (annotations, trainings)', async () => {
-    const before = server.backend.stores.annotations.counts('52');
+    const before = (await server.stores.annotations.counts('52'));
     await postJson(server.url, '/webhook', annotationCreated(52, 1, 'x', 'Positive'));
     await postJson(server.url, '/webhook', { action: 'START_TRAINING', project: { id: 52 } }, { authorization: basic(USER, 'nope') });
     await postJson(server.url, '/train', { annotations: [{ id: 1, data: { text: 'x' }, annotations: [{ id: 5, result: [] }] }], project: '52' });
-    expect(server.backend.stores.annotations.counts('52')).to.deep.equal(before);
-    expect(server.backend.stores.jobs.listByProject('52')).to.deep.equal([]);
+    expect((await server.stores.annotations.counts('52'))).to.deep.equal(before);
+    expect((await server.backend.jobs('52'))).to.deep.equal([]);
   });
 
   it('every route serves the right credentials (case-insensitive scheme, extra spaces)', async () => {
@@ -124,7 +124,7 @@ describe('hostile: auth (BASIC_AUTH_USER/BASIC_AUTH_PASS + WEBHOOK_TOKEN)', func
       });
       expect(res.status, `${what}: ${res.text}`).to.equal(201);
     }
-    expect(server.backend.stores.annotations.counts('53').usable).to.equal(1);
+    expect((await server.stores.annotations.counts('53')).usable).to.equal(1);
   });
 
   it('the webhook token opens nothing else: other routes, other methods, look-alike paths, wrong or partial tokens', async () => {
@@ -159,7 +159,7 @@ describe('hostile: auth (BASIC_AUTH_USER/BASIC_AUTH_PASS + WEBHOOK_TOKEN)', func
     }
     // Repeated ?token= (an array) is not a token.
     expect401(await send(server.url, webhook, {}, `?token=x&token=${TOKEN}`), 'two ?token= values');
-    expect(server.backend.stores.annotations.counts('54').usable).to.equal(0);
+    expect((await server.stores.annotations.counts('54')).usable).to.equal(0);
   });
 
   it('random Authorization headers and tokens never get in (property)', async () => {
@@ -188,7 +188,7 @@ describe('hostile: auth off', () => {
         expect(res.headers['www-authenticate']).to.equal(undefined);
       }
     } finally {
-      await server.backend.queue.onIdle();
+      await server.backend.waitForJobs();
       await server.stop();
     }
   });

@@ -180,7 +180,7 @@ describe('hostile: faults', function () {
       // Every acknowledged annotation survived every kill.
       const check = await startTestServer({ modelDir, env: { TRAIN_EVERY_N_ANNOTATIONS: '0' } });
       try {
-        expect(check.backend.stores.annotations.counts('2').usable, `seed ${seed}, kills ${hit.join(', ')}`).to.equal(acknowledged);
+        expect((await check.stores.annotations.counts('2')).usable, `seed ${seed}, kills ${hit.join(', ')}`).to.equal(acknowledged);
         expect(await served(check.http, '2')).to.equal(good);
       } finally {
         await check.stop();
@@ -230,10 +230,10 @@ describe('hostile: faults', function () {
       try {
         await annotate(server.http, 5);
         await train(server.http, 5);
-        await server.backend.queue.onIdle();
+        await server.backend.waitForJobs();
         v1 = await served(server.http, '5');
         await train(server.http, 5);
-        await server.backend.queue.onIdle();
+        await server.backend.waitForJobs();
         v2 = await served(server.http, '5');
         expect(v2).to.not.equal(v1);
       } finally {
@@ -255,7 +255,7 @@ describe('hostile: faults', function () {
         const label = await predictLabel(server.http, '5', 'awful bad');
         if (expected.serves !== 'v0000-initial') expect(label).to.equal('Negative');
         if (expected.log) expect(server.logs()).to.match(expected.log);
-        expect(server.backend.stores.annotations.counts('5').usable, 'annotations kept').to.equal(TEXTS.length);
+        expect((await server.backend.annotationCounts('5')).usable, 'annotations kept').to.equal(TEXTS.length);
         for (const version of Object.keys(expected.corrupt)) {
           const res = await rawRequest(server.url, { method: 'POST', path: '/versions', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ project: '5', version }) });
           expect(res.status).to.equal(409);
@@ -289,7 +289,7 @@ describe('hostile: faults', function () {
       const server = await startTestServer({ modelDir, env: { TRAIN_EVERY_N_ANNOTATIONS: '0', TRAINING_THREAD: 'main' } });
       try {
         await train(server.http, 5);
-        await server.backend.queue.onIdle();
+        await server.backend.waitForJobs();
         const v3 = await served(server.http, '5');
         expect(v3).to.match(/^v0003-/);
         expect(await predictLabel(server.http, '5', 'awful bad')).to.equal('Negative');
@@ -334,7 +334,7 @@ describe('hostile: faults', function () {
       let restarted: TestServer | undefined;
       try {
         await annotate(server.http, 6);
-        const db = server.backend.stores.db;
+        const db = server.stores.db;
         db.pragma('wal_checkpoint(TRUNCATE)');
         const pages = db.pragma('page_count', { simple: true }) as number;
         db.pragma(`max_page_count = ${pages}`);
@@ -356,14 +356,14 @@ describe('hostile: faults', function () {
         // Other routes keep answering while the disk is full.
         expect((await rawRequest(server.url, { path: '/health' })).status).to.equal(200);
         expect((await postJson(server.url, '/predict', { project: '6', tasks: [{ data: { text: 'x' } }], label_config: SENTIMENT_CONFIG })).status).to.equal(200);
-        expect(server.backend.stores.annotations.counts('6').usable).to.equal(acknowledged);
+        expect((await server.stores.annotations.counts('6')).usable).to.equal(acknowledged);
         // Space comes back: webhooks work again.
         db.pragma('max_page_count = 1073741823');
         await server.http.post('/webhook').send(annotationCreated(6, 5000, 'after', 'Negative')).expect(201);
         acknowledged++;
         await server.stop();
         restarted = await startTestServer({ modelDir, env: { TRAIN_EVERY_N_ANNOTATIONS: '0', TRAINING_THREAD: 'main' } });
-        expect(restarted.backend.stores.annotations.counts('6').usable).to.equal(acknowledged);
+        expect((await restarted.stores.annotations.counts('6')).usable).to.equal(acknowledged);
       } finally {
         await (restarted ?? server).stop().catch(() => {});
       }
@@ -394,13 +394,13 @@ describe('hostile: faults', function () {
         expect(fs.readFileSync(path.join(server.modelDir, '7', 'current'), 'utf8').trim()).to.equal(good);
         const listed = await versionsOf(server.http, '7');
         expect(listed.versions).to.deep.equal([good]);
-        expect(server.backend.stores.annotations.counts('7').usable).to.equal(TEXTS.length);
+        expect((await server.stores.annotations.counts('7')).usable).to.equal(TEXTS.length);
         // Space again: the next training succeeds.
         await waitJob(server.http, await train(server.http, 7));
         expect(await served(server.http, '7')).to.not.equal(good);
       } finally {
         proto.writeFile = original;
-        await server.backend.queue.onIdle();
+        await server.backend.waitForJobs();
         await server.stop();
       }
     });
@@ -425,12 +425,12 @@ describe('hostile: faults', function () {
         }
         expect((await rawRequest(server.url, { path: '/versions' })).status).to.equal(200);
         expect((await postJson(server.url, '/predict', { project: '9', tasks: [{ data: { text: 'x' } }], label_config: SENTIMENT_CONFIG })).status).to.equal(200);
-        expect(server.backend.stores.annotations.counts('8').usable).to.equal(TEXTS.length);
+        expect((await server.stores.annotations.counts('8')).usable).to.equal(TEXTS.length);
         fs.rmSync(path.join(server.modelDir, '8'));
         await waitJob(server.http, await train(server.http, 8));
         expect(await served(server.http, '8')).to.match(/^v0001-/);
       } finally {
-        await server.backend.queue.onIdle();
+        await server.backend.waitForJobs();
         await server.stop();
       }
     });

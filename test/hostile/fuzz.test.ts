@@ -58,7 +58,7 @@ describe('hostile: fuzzing every route', function () {
   });
   after(async () => {
     process.off('unhandledRejection', onUnhandled);
-    await server?.backend.queue.onIdle();
+    await server?.backend.waitForJobs();
     await server?.stop();
     expect(unhandled, 'unhandled rejections in the server').to.deep.equal([]);
     console.log(`      (hostile requests so far: ${counters.requests})`);

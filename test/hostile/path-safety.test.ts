@@ -88,11 +88,11 @@ describe('hostile: path safety', function () {
       await postJson(server.url, '/webhook', annotationCreated(40, i + 1, text!, choice!));
     }
     await postJson(server.url, '/webhook', { action: 'START_TRAINING', project: { id: 40, label_config: SENTIMENT_CONFIG } });
-    await server.backend.queue.onIdle();
+    await server.backend.waitForJobs();
   });
 
   afterEach(async () => {
-    await server.backend.queue.onIdle();
+    await server.backend.waitForJobs();
     expect(snapshotTree(parent, outsideModelDir), 'files outside MODEL_DIR').to.deep.equal(outsideBefore);
     expect(fs.readFileSync(path.join(parent, 'a', 'sentinel.txt'), 'utf8')).to.equal('untouched');
     expect(findMarker(os.tmpdir()).concat(findMarker('/', 1)), 'marker files anywhere').to.deep.equal([]);

@@ -196,7 +196,7 @@ describe('io/label-studio-client', () => {
       expect(error).to.be.instanceOf(TaskDataError);
       expect(error.message).to.match(/HTTP 401/).and.match(/Invalid token/).and.match(/LABEL_STUDIO_API_KEY/);
       expect(error.message).to.not.include(TOKEN);
-      expect((error as TaskDataError).details).to.deep.equal({ status: 401 });
+      expect((error as TaskDataError).details).to.deep.equal({ upstream_status: 401 });
     });
 
     it('rejects an export that is not a list of tasks', async () => {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../src/config.js';
+import { BUNDLED_MODEL_SETTINGS, SERVER_SETTINGS, loadConfig } from '../../src/config/index.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { CUDA_DEVEL_IMAGE, CUDA_RUNTIME_IMAGE, NODE_IMAGE } from '../../src/cli/init-templates.js';
 
@@ -42,12 +42,11 @@ function envOf(steps: Instruction[]): Record<string, string> {
   return env;
 }
 
-/** Names config.ts (or the bundled example) reads from the environment. */
+/** Names the settings declare (src/config: the server's and the bundled models'). */
 function knownEnvNames(): Set<string> {
-  const sources = [read('src/config.ts'), ...fs.readdirSync(path.join(ROOT, 'examples/text-classifier')).filter((f) => f.endsWith('.ts')).map((f) => read(`examples/text-classifier/${f}`))];
   const names = new Set<string>();
-  for (const source of sources) {
-    for (const match of source.matchAll(/env(?:\.|\[')([A-Z][A-Z0-9_]+)|'([A-Z][A-Z0-9_]+)'/g)) names.add((match[1] ?? match[2]) as string);
+  for (const schema of [SERVER_SETTINGS, ...BUNDLED_MODEL_SETTINGS.map((entry) => entry.schema)]) {
+    for (const setting of Object.values(schema)) for (const name of [setting.env, ...setting.aliases]) names.add(name);
   }
   return names;
 }

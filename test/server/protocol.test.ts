@@ -63,7 +63,7 @@ describe('protocol: base LabelStudioMLBase (PROTOCOL §4 T1–T5)', () => {
   it('/setup accepts extra_params as an object or as JSON text, and rejects text that is not JSON', async () => {
     await server.http.post('/setup').send({ project: '3.1712586036', schema: '<View></View>', extra_params: { a: 1 } }).expect(200);
     await server.http.post('/setup').send({ project: '3', schema: '<View></View>', extra_params: '{"a": 2}' }).expect(200);
-    expect(server.backend.stores.kv.get('3', 'extra_params')).to.deep.equal({ a: 2 });
+    expect((await server.stores.kv.get('3', 'extra_params'))).to.deep.equal({ a: 2 });
     const res = await server.http.post('/setup').send({ project: '3', schema: '<View></View>', extra_params: 'not json' }).expect(400);
     expect(res.body.field).to.equal('extra_params');
   });
@@ -118,14 +118,13 @@ describe('protocol: text classification shapes (T9, T10, T12) with a small train
   });
 
   it('keeps one warm instance per project across requests', async () => {
-    const first = await server.backend.registry.get('55', SENTIMENT_CONFIG, {});
-    await server.http.post('/predict').send({ tasks: [{ data: { text: 'a' } }], label_config: SENTIMENT_CONFIG, project: '55.1' }).expect(200);
+    const instanceOf = async (labelConfig: string, project: string) =>
+      (await server.http.post('/predict').send({ tasks: [{ data: { text: 'a' } }], label_config: labelConfig, project }).expect(200)).body.results[0].instance.id as number;
+    const first = await instanceOf(SENTIMENT_CONFIG, '55.1');
     await server.http.post('/setup').send({ schema: SENTIMENT_CONFIG, project: '55.2' }).expect(200);
-    const again = await server.backend.registry.get('55', SENTIMENT_CONFIG, {});
-    expect(again.instance).to.equal(first.instance);
+    expect(await instanceOf(SENTIMENT_CONFIG, '55.3')).to.equal(first);
     const otherConfig = SENTIMENT_CONFIG.replace('<Choice value="Neutral"/>', '');
-    const rebuilt = await server.backend.registry.get('55', otherConfig, {});
-    expect(rebuilt.instance).to.not.equal(first.instance);
+    expect(await instanceOf(otherConfig, '55.4')).to.not.equal(first);
   });
 
   it('a model returning the wrong number of predictions is a clear 500, not passed on to Label Studio', async () => {

@@ -50,11 +50,12 @@ describe('seed-style train/load adapter', () => {
       await server.http.post('/webhook').send(annotationCreated(1, i + 1, `text ${i}`, choice)).expect(201);
     }
     await server.http.post('/webhook').send({ action: 'START_TRAINING', project: { id: 1, label_config: SENTIMENT_CONFIG } }).expect(201);
-    await server.backend.queue.onIdle();
+    await server.backend.waitForJobs();
     predicted = await server.http.post('/predict').send({ project: '1', tasks: [{ data: { text: 'x' } }] }).expect(200);
     expect(predicted.body.results[0].result[0].value.choices).to.deep.equal(['Negative']);
-    const served = await server.backend.registry.get('1', SENTIMENT_CONFIG, {});
-    expect(served.instance.trainOutput?.counts).to.deep.equal({ Negative: 2, Positive: 1 });
-    expect(served.instance.trainOutput?.file).to.equal(path.join(server.modelDir, '1', served.version, 'majority.json'));
+    const version = predicted.body.model_version as string;
+    const trainOutput = JSON.parse(fs.readFileSync(path.join(server.modelDir, '1', version, 'train_output.json'), 'utf8'));
+    expect(trainOutput.counts).to.deep.equal({ Negative: 2, Positive: 1 });
+    expect(trainOutput.file).to.equal(path.join(server.modelDir, '1', version, 'majority.json'));
   });
 });

@@ -34,7 +34,7 @@ describe('training: START_TRAINING, versions, train_output', () => {
   it('stores annotation webhooks without training when the policy says so', async () => {
     const res = await server.http.post('/webhook').send(annotationCreated(5, 100, 'good', 'Positive')).expect(201);
     expect(res.body.result).to.deep.equal({ stored: 1, training: false });
-    expect(server.backend.stores.annotations.counts('5').usable).to.equal(1);
+    expect((await server.stores.annotations.counts('5')).usable).to.equal(1);
   });
 
   it('START_TRAINING trains a TF.js model in the worker and a new version is served', async () => {
@@ -61,20 +61,24 @@ describe('training: START_TRAINING, versions, train_output', () => {
 
   it('hands train_output (workdir = the version directory) to the next model instance', async () => {
     const version = await servedVersion(server, '5');
-    const served = await server.backend.registry.get('5', SENTIMENT_CONFIG, {});
+    const predicted = await server.http.post('/predict').send({ project: '5', tasks: [{ data: { text: 'good' } }] }).expect(200);
+    const seenByInstance = predicted.body.results[0].instance;
     const dir = path.join(server.modelDir, '5', version);
-    expect(served.instance.trainOutput?.workdir).to.equal(dir);
-    expect(served.instance.trainOutput?.model_dir).to.equal(path.join(dir, 'model'));
+    expect(seenByInstance.workdir).to.equal(dir);
+    expect(seenByInstance.model_dir).to.equal(path.join(dir, 'model'));
     expect(fs.existsSync(path.join(dir, 'model', 'model.json'))).to.equal(true);
     expect(fs.existsSync(path.join(dir, 'model', 'weights.bin'))).to.equal(true);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'job.json'), 'utf8')).state).to.equal('succeeded');
+    // job.json records the training that made the version (the job record itself lives in the job store).
+    const made = JSON.parse(fs.readFileSync(path.join(dir, 'job.json'), 'utf8'));
+    expect(made).to.include({ project: '5', event: 'START_TRAINING', annotationCount: 9 }).and.not.have.property('state');
+    expect((await server.backend.job(made.id))?.version).to.equal(version);
   });
 
   it('a failing fit leaves the previous version serving and reports the error', async () => {
     const version = await servedVersion(server, '5');
     await server.http.post('/setup').send({ project: '5', schema: SENTIMENT_CONFIG, extra_params: { failFit: true } }).expect(200);
     const { body } = await startTraining(server, 5);
-    await server.backend.queue.onIdle();
+    await server.backend.waitForJobs();
     const status = (await server.http.post('/job_status').send({ job: body.job }).expect(200)).body;
     expect(status.job_status).to.equal('failed');
     expect(status.job.error).to.match(/fit failed on purpose/);
@@ -86,7 +90,7 @@ describe('training: START_TRAINING, versions, train_output', () => {
   it('rolls back over HTTP (POST /versions) and lists versions with the current one', async () => {
     const first = await servedVersion(server, '5');
     await startTraining(server, 5);
-    await server.backend.queue.onIdle();
+    await server.backend.waitForJobs();
     const second = await servedVersion(server, '5');
     expect(second).to.not.equal(first);
     const listed = (await server.http.get('/versions').query({ project: '5' }).expect(200)).body;
@@ -117,13 +121,13 @@ describe('training: START_TRAINING, versions, train_output', () => {
     await server.http.post('/webhook').send(cancelled).expect(201);
     const kept = annotationCreated(6, 2, 'keep me', 'Negative');
     await server.http.post('/webhook').send(kept).expect(201);
-    expect(server.backend.stores.annotations.trainingSet('6').map((t) => t.id)).to.deep.equal([2]);
+    expect((await server.stores.annotations.trainingSet('6')).map((t) => t.id)).to.deep.equal([2]);
     const res = await server.http
       .post('/webhook')
       .send({ action: 'ANNOTATIONS_DELETED', annotations: [{ id: kept.annotation.id }], project: { id: 6 } })
       .expect(201);
     expect(res.body.result.stored).to.equal(1);
-    expect(server.backend.stores.annotations.trainingSet('6')).to.deep.equal([]);
+    expect((await server.stores.annotations.trainingSet('6'))).to.deep.equal([]);
   });
 
   it('legacy /train stores the exported tasks and queues a job; an empty list is a 400', async () => {
@@ -135,7 +139,7 @@ describe('training: START_TRAINING, versions, train_output', () => {
     ];
     const res = await server.http.post('/train').send({ annotations: tasks, project: '7.1', label_config: SENTIMENT_CONFIG }).expect(201);
     expect(res.body.job).to.be.a('string');
-    await server.backend.queue.onIdle();
+    await server.backend.waitForJobs();
     expect(await servedVersion(server, '7')).to.match(/^v0001-/);
   });
 });
@@ -149,9 +153,9 @@ describe('training: annotation-triggered jobs and coalescing', () => {
 
   it('annotation webhooks alone start training and change the version', async () => {
     await annotate(server, 8);
-    await server.backend.queue.onIdle();
+    await server.backend.waitForJobs();
     expect(await servedVersion(server, '8')).to.not.equal('v0000-initial');
-    const last = server.backend.stores.jobs.listByProject('8')[0];
+    const last = (await server.backend.jobs('8'))[0];
     expect(last?.state).to.equal('succeeded');
     expect(last?.annotationCount).to.equal(8);
   });
@@ -162,8 +166,8 @@ describe('training: annotation-triggered jobs and coalescing', () => {
     expect(replies.every((reply) => reply.status === 201)).to.equal(true);
     const jobIds = new Set(replies.map((reply) => reply.body.job));
     expect(jobIds.size).to.be.at.most(2);
-    await server.backend.queue.onIdle();
-    const jobs = server.backend.stores.jobs.listByProject('9');
+    await server.backend.waitForJobs();
+    const jobs = (await server.backend.jobs('9'));
     expect(jobs.length).to.be.at.most(2);
     expect(jobs.every((job) => job.state === 'succeeded')).to.equal(true);
     expect(jobs[0]?.annotationCount).to.equal(50);
@@ -178,7 +182,7 @@ describe('training: retention', () => {
       const versions: string[] = [];
       for (let i = 0; i < 3; i++) {
         await startTraining(server, 11);
-        await server.backend.queue.onIdle();
+        await server.backend.waitForJobs();
         versions.push(await servedVersion(server, '11'));
       }
       const listed = (await server.http.get('/versions').query({ project: '11' }).expect(200)).body;
@@ -197,7 +201,7 @@ describe('training: restarts and crashes', () => {
     const first = await startTestServer({ modelDir, env: { TRAIN_EVERY_N_ANNOTATIONS: '0' } });
     await annotate(first, 3);
     await startTraining(first, 3);
-    await first.backend.queue.onIdle();
+    await first.backend.waitForJobs();
     const version = await servedVersion(first, '3');
     const predicted = (await first.http.post('/predict').send({ project: '3', tasks: [{ data: { text: 'awful' } }] })).body;
     await first.stop();
@@ -205,7 +209,7 @@ describe('training: restarts and crashes', () => {
     const second = await startTestServer({ modelDir, env: { TRAIN_EVERY_N_ANNOTATIONS: '0' } });
     try {
       expect(await servedVersion(second, '3')).to.equal(version);
-      expect(second.backend.stores.annotations.counts('3').usable).to.equal(8);
+      expect((await second.stores.annotations.counts('3')).usable).to.equal(8);
       const again = (await second.http.post('/predict').send({ project: '3', tasks: [{ data: { text: 'awful' } }] })).body;
       expect(again.results[0].result).to.deep.equal(predicted.results[0].result);
       expect(again.results[0].score).to.be.closeTo(predicted.results[0].score, 1e-6);

@@ -4,106 +4,106 @@ import os from 'node:os';
 import path from 'node:path';
 import { MlBackendError } from '../../src/errors.js';
 import type { JobRecord } from '../../src/types.js';
-import { openStores, type Stores } from '../../src/store/index.js';
+import { openLocalStores, type LocalStores } from '../../src/store/index.js';
 
 describe('store/database, kv-store and job-store', () => {
   let dir: string;
-  let stores: Stores;
+  let stores: LocalStores;
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-db-'));
-    stores = openStores(path.join(dir, 'model-dir'), { onProblem: () => {} });
+    stores = openLocalStores(path.join(dir, 'model-dir'), { onProblem: () => {} });
   });
-  afterEach(() => {
-    stores.close();
+  afterEach(async () => {
+    await stores.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const reopen = () => {
-    stores.close();
-    stores = openStores(path.join(dir, 'model-dir'), { onProblem: () => {} });
+  const reopen = async () => {
+    await stores.close();
+    stores = openLocalStores(path.join(dir, 'model-dir'), { onProblem: () => {} });
   };
 
-  it('creates MODEL_DIR and opens the database in WAL mode with a schema version', () => {
+  it('creates MODEL_DIR and opens the database in WAL mode with a schema version', async () => {
     expect(fs.existsSync(path.join(dir, 'model-dir', 'backend.sqlite'))).to.equal(true);
     expect(stores.db.pragma('journal_mode', { simple: true })).to.equal('wal');
     expect(stores.db.pragma('user_version', { simple: true })).to.equal(1);
     expect(stores.db.pragma('busy_timeout', { simple: true })).to.equal(5000);
   });
 
-  it('reports an unusable MODEL_DIR as MLB_ERR_STORAGE', () => {
+  it('reports an unusable MODEL_DIR as MLB_ERR_STORAGE', async () => {
     const file = path.join(dir, 'not-a-dir');
     fs.writeFileSync(file, 'x');
-    expect(() => openStores(file)).to.throw(MlBackendError).with.property('code', 'MLB_ERR_STORAGE');
-    expect(() => openStores(path.join(file, 'below'))).to.throw(MlBackendError).with.property('code', 'MLB_ERR_STORAGE');
+    expect(() => openLocalStores(file)).to.throw(MlBackendError).with.property('code', 'MLB_ERR_STORAGE');
+    expect(() => openLocalStores(path.join(file, 'below'))).to.throw(MlBackendError).with.property('code', 'MLB_ERR_STORAGE');
   });
 
-  it('refuses a database written by a newer schema', () => {
+  it('refuses a database written by a newer schema', async () => {
     stores.db.pragma('user_version = 99');
-    expect(() => openStores(path.join(dir, 'model-dir'))).to.throw(MlBackendError, /schema version 99/);
+    expect(() => openLocalStores(path.join(dir, 'model-dir'))).to.throw(MlBackendError, /schema version 99/);
   });
 
-  it('lets a second connection (a training worker) open the same file', () => {
-    const other = openStores(path.join(dir, 'model-dir'));
-    other.kv.set('p', 'from-worker', 1);
-    expect(stores.kv.get('p', 'from-worker')).to.equal(1);
-    other.close();
+  it('lets a second connection (a training worker) open the same file', async () => {
+    const other = openLocalStores(path.join(dir, 'model-dir'));
+    await other.kv.set('p', 'from-worker', 1);
+    expect(await stores.kv.get('p', 'from-worker')).to.equal(1);
+    await other.close();
   });
 
-  it('round-trips JSON values per project and keeps them across reopen', () => {
+  it('round-trips JSON values per project and keeps them across reopen', async () => {
     const { kv } = stores;
-    kv.set('1', 'model_version', 'v0001');
-    kv.set('1', 'extra', { a: [1, 2, { b: null }], c: true });
-    kv.set('2', 'model_version', 'other');
-    expect(kv.get('1', 'model_version')).to.equal('v0001');
-    expect(kv.has('1', 'extra')).to.equal(true);
-    expect(kv.has('1', 'missing')).to.equal(false);
-    expect(kv.get('1', 'missing')).to.equal(undefined);
-    kv.set('1', 'model_version', 'v0002');
-    kv.delete('2', 'model_version');
-    reopen();
-    expect(stores.kv.get('1', 'model_version')).to.equal('v0002');
-    expect(stores.kv.get('1', 'extra')).to.deep.equal({ a: [1, 2, { b: null }], c: true });
-    expect(stores.kv.has('2', 'model_version')).to.equal(false);
+    await kv.set('1', 'model_version', 'v0001');
+    await kv.set('1', 'extra', { a: [1, 2, { b: null }], c: true });
+    await kv.set('2', 'model_version', 'other');
+    expect(await kv.get('1', 'model_version')).to.equal('v0001');
+    expect(await kv.has('1', 'extra')).to.equal(true);
+    expect(await kv.has('1', 'missing')).to.equal(false);
+    expect(await kv.get('1', 'missing')).to.equal(undefined);
+    await kv.set('1', 'model_version', 'v0002');
+    await kv.delete('2', 'model_version');
+    await reopen();
+    expect(await stores.kv.get('1', 'model_version')).to.equal('v0002');
+    expect(await stores.kv.get('1', 'extra')).to.deep.equal({ a: [1, 2, { b: null }], c: true });
+    expect(await stores.kv.has('2', 'model_version')).to.equal(false);
   });
 
-  it('refuses to store undefined', () => {
-    expect(() => stores.kv.set('1', 'k', undefined as never)).to.throw(TypeError);
-    expect(stores.kv.has('1', 'k')).to.equal(false);
+  it('refuses to store undefined', async () => {
+    expect(await stores.kv.set('1', 'k', undefined as never).then(() => undefined, (error: unknown) => error)).to.be.instanceOf(TypeError);
+    expect(await stores.kv.has('1', 'k')).to.equal(false);
   });
 
   const job = (id: string, overrides: Partial<JobRecord> = {}): JobRecord => ({
     id, project: '1', state: 'queued', event: 'START_TRAINING', triggers: 1, createdAt: `2026-01-01T00:00:0${id}.000Z`, ...overrides,
   });
 
-  it('saves, updates and lists jobs newest first, across reopen', () => {
+  it('saves, updates and lists jobs newest first, across reopen', async () => {
     const { jobs } = stores;
-    jobs.save(job('1'));
-    jobs.save(job('2'));
-    jobs.save(job('3', { project: '2' }));
-    jobs.save(job('1', { state: 'succeeded', version: 'v0001-20260101T000000Z' }));
-    reopen();
-    expect(stores.jobs.get('1')).to.include({ state: 'succeeded', version: 'v0001-20260101T000000Z' });
-    expect(stores.jobs.get('nope')).to.equal(undefined);
-    expect(stores.jobs.listByProject('1').map((j) => j.id)).to.deep.equal(['2', '1']);
-    expect(stores.jobs.listByProject('1', 1).map((j) => j.id)).to.deep.equal(['2']);
+    await jobs.save(job('1'));
+    await jobs.save(job('2'));
+    await jobs.save(job('3', { project: '2' }));
+    await jobs.save(job('1', { state: 'succeeded', version: 'v0001-20260101T000000Z' }));
+    await reopen();
+    expect(await stores.jobs.get('1')).to.include({ state: 'succeeded', version: 'v0001-20260101T000000Z' });
+    expect(await stores.jobs.get('nope')).to.equal(undefined);
+    expect((await stores.jobs.listByProject('1')).map((j) => j.id)).to.deep.equal(['2', '1']);
+    expect((await stores.jobs.listByProject('1', 1)).map((j) => j.id)).to.deep.equal(['2']);
   });
 
-  it('fails jobs left queued or running by a dead process', () => {
+  it('fails jobs left queued or running by a dead process', async () => {
     const { jobs } = stores;
-    jobs.save(job('1', { state: 'succeeded' }));
-    jobs.save(job('2', { state: 'running', startedAt: '2026-01-01T00:00:05.000Z' }));
-    jobs.save(job('3'));
-    const failed = jobs.failInterrupted('server restarted');
+    await jobs.save(job('1', { state: 'succeeded' }));
+    await jobs.save(job('2', { state: 'running', startedAt: '2026-01-01T00:00:05.000Z' }));
+    await jobs.save(job('3'));
+    const failed = await jobs.failInterrupted('server restarted');
     expect(failed.map((j) => j.id)).to.deep.equal(['2', '3']);
     for (const id of ['2', '3']) {
-      const stored = jobs.get(id);
+      const stored = await jobs.get(id);
       expect(stored).to.include({ state: 'failed', error: 'server restarted' });
       expect(Date.parse(stored?.finishedAt ?? '')).to.be.greaterThan(0);
     }
-    expect(jobs.get('2')?.durationMs).to.be.a('number');
-    expect(jobs.get('3')?.durationMs).to.equal(undefined);
-    expect(jobs.get('1')?.state).to.equal('succeeded');
-    expect(jobs.failInterrupted('again')).to.deep.equal([]);
+    expect((await jobs.get('2'))?.durationMs).to.be.a('number');
+    expect((await jobs.get('3'))?.durationMs).to.equal(undefined);
+    expect((await jobs.get('1'))?.state).to.equal('succeeded');
+    expect(await jobs.failInterrupted('again')).to.deep.equal([]);
   });
 });

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
-import { ConfigError } from '../../src/errors.js';
-import { getTfRuntimeInfo, initTfRuntime, memoryStats, parseBackendChoice, tf, wasmBinaryDir } from '../../src/tf/runtime.js';
+import { getTfRuntimeInfo, initTfRuntime, memoryStats, tf, wasmBinaryDir } from '../../src/tf/runtime.js';
 
 const require = createRequire(import.meta.url);
 const TSX = pathToFileURL(require.resolve('tsx')).href;
@@ -198,13 +197,5 @@ describe('tf/runtime: in this process', () => {
 
   it('finds the wasm binaries in the package dist folder', () => {
     expect(wasmBinaryDir()).to.match(/tfjs-backend-wasm[\\/]dist[\\/]$/);
-  });
-
-  it('parses TFJS_BACKEND values', () => {
-    expect(parseBackendChoice(undefined)).to.equal('auto');
-    expect(parseBackendChoice('')).to.equal('auto');
-    expect(parseBackendChoice(' CPU ')).to.equal('cpu');
-    expect(parseBackendChoice('tensorflow')).to.equal('tensorflow');
-    expect(() => parseBackendChoice('gpu')).to.throw(ConfigError, /TFJS_BACKEND must be one of auto, tensorflow, wasm, cpu; got "gpu"/);
   });
 });

@@ -1,0 +1,151 @@
+/**
+ * Wires MLBackend's private subsystems once: the stores, the model's preload (readiness), the
+ * warm-model registry, the fit runner and trainer, the job queue and the predict gate. The seams
+ * the next issues plug into are options here: another store set (Redis, issue 14), another
+ * predict gate (admission and batching, issue 12), a prediction-refresh job after each promotion
+ * (issue 13).
+ */
+import type { BackendConfig } from '../config/index.js';
+import type { Logger } from '../logger.js';
+import type { ModelClass } from '../model/base.js';
+import { openLocalStores } from '../store/index.js';
+import type { Stores } from '../store/types.js';
+import { initTfRuntime, type TfRuntimeInfo } from '../tf/runtime.js';
+import { LabelStudioClient } from '../io/label-studio-client.js';
+import { labelStudioTaskFiles } from '../io/task-files.js';
+import type { Clock } from './clock.js';
+import { InlineFitRunner, WorkerFitRunner, type FitRunner } from './fit-runner.js';
+import { InProcessJobQueue, type KindPolicy } from './in-process-queue.js';
+import type { InstanceContext } from './instance.js';
+import type { JobHandler, JobQueue } from './job-queue.js';
+import { loadModelClass, type ModelModuleRef } from './model-module.js';
+import { ModelRegistry } from './model-registry.js';
+import { DirectPredictGate, type PredictGate } from './predict-gate.js';
+import { ProjectSettings } from './project-settings.js';
+import { Readiness } from './readiness.js';
+import { TrainPolicy } from './train-policy.js';
+import { Trainer } from './trainer.js';
+
+export interface MLBackendOptions {
+  config: BackendConfig;
+  logger: Logger;
+  /** The model: a class (trains on the main thread) and/or a module that exports it (trains in a worker). */
+  model: { modelClass: ModelClass; module?: ModelModuleRef } | { module: ModelModuleRef };
+  /** A store set to use instead of opening MODEL_DIR's (tests; a shared set in distributed mode). The backend closes it. */
+  stores?: Stores;
+  /** How /predict calls are admitted and batched. @default a gate that runs each call at once */
+  predictGate?: PredictGate;
+  /** Runs as a 'refresh-predictions' job after each promotion of a project (issue 13). */
+  refreshPredictions?: JobHandler;
+  /** The job queue's clock (tests). */
+  clock?: Clock;
+}
+
+export interface BackendParts {
+  modelClass: ModelClass;
+  tf: TfRuntimeInfo;
+  stores: Stores;
+  settings: ProjectSettings;
+  readiness: Readiness;
+  registry: ModelRegistry;
+  fitRunner: FitRunner;
+  queue: JobQueue;
+  policy: TrainPolicy;
+  gate: PredictGate;
+}
+
+export async function assemble(options: MLBackendOptions): Promise<BackendParts> {
+  const { config, logger } = options;
+  const modelClass = 'modelClass' in options.model ? options.model.modelClass : await loadModelClass(options.model.module);
+  const tf = await initTfRuntime({ backend: config.tfjsBackend, logger: logger.child({ component: 'tf' }) });
+  const stores = options.stores ?? openLocalStores(config.modelDir, {
+    onProblem: (message, details) => logger.warn(details ?? {}, message),
+    pollMs: config.versionPollMs,
+  });
+  const removed = await stores.checkpoints.cleanupIncomplete();
+  if (removed > 0) logger.warn({ removed }, 'removed unfinished checkpoint workdirs left by a crash');
+
+  const modelLogger = logger.child({ component: 'model' });
+  const readiness = new Readiness(async () => {
+    const started = Date.now();
+    try {
+      await modelClass.preload({ modelDir: config.modelDir, logger: modelLogger, purpose: 'serve' });
+      logger.info({ ms: Date.now() - started }, 'model preloaded');
+    } catch (error) {
+      logger.error({ err: error }, 'model preload failed');
+      throw error;
+    }
+  });
+  const context: InstanceContext = {
+    kv: stores.kv,
+    logger: modelLogger,
+    taskFiles: labelStudioTaskFiles(config),
+    whenPreloaded: () => readiness.whenPreloaded(),
+  };
+  const settings = new ProjectSettings(stores.kv);
+  const registry = new ModelRegistry(modelClass, stores.checkpoints, context);
+  const module = options.model.module;
+  const fitRunner: FitRunner =
+    module && config.trainingThread === 'worker'
+      ? new WorkerFitRunner(module, {
+          modelDir: config.modelDir,
+          tfjsBackend: config.tfjsBackend,
+          logLevel: config.logLevel,
+          labelStudioUrl: config.labelStudioUrl,
+          labelStudioApiKey: config.labelStudioApiKey,
+        })
+      : new InlineFitRunner(modelClass, context, stores.annotations);
+  const trainer = new Trainer({
+    annotations: stores.annotations,
+    checkpoints: stores.checkpoints,
+    settings,
+    fitRunner,
+    keepVersions: config.keepVersions,
+    logger: logger.child({ component: 'trainer' }),
+    labelStudio: config.labelStudioUrl && config.labelStudioApiKey ? new LabelStudioClient({ url: config.labelStudioUrl, apiKey: config.labelStudioApiKey }) : undefined,
+  });
+  const kinds: Partial<Record<'train' | 'refresh-predictions', KindPolicy>> = {
+    train: {
+      handler: (job, onProgress) => trainer.run(job, onProgress),
+      concurrency: 1,
+      minIntervalMs: config.trainMinIntervalS * 1000,
+      debounceMs: config.trainDebounceMs,
+    },
+  };
+  if (options.refreshPredictions) kinds['refresh-predictions'] = { handler: options.refreshPredictions, concurrency: 1 };
+  const queue = await InProcessJobQueue.open({
+    store: stores.jobs,
+    kinds,
+    ...(options.clock && { clock: options.clock }),
+    onStoreError: (error, job) => logger.error({ err: error, job: job.id }, 'could not save a job record'),
+  });
+  for (const job of queue.interrupted) logger.warn({ job: job.id, project: job.project }, 'training job was interrupted by a restart');
+  if (queue.handles('refresh-predictions')) refreshAfterPromotions(queue, logger);
+
+  void reportCorruptCheckpoints(stores, logger);
+  logger.info({ model: modelClass.modelName, tfBackend: tf.backend, modelDir: config.modelDir }, 'backend ready to serve');
+  return { modelClass, tf, stores, settings, readiness, registry, fitRunner, queue, policy: new TrainPolicy(config.trainEveryN), gate: options.predictGate ?? new DirectPredictGate() };
+}
+
+/** A training that promoted a version queues the project's prediction refresh. */
+function refreshAfterPromotions(queue: JobQueue, logger: Logger): void {
+  queue.subscribe(({ type, job }) => {
+    if (type !== 'finished' || (job.kind ?? 'train') !== 'train' || job.state !== 'succeeded' || job.version === undefined) return;
+    queue
+      .enqueue('refresh-predictions', job.project, { event: 'PROMOTED', data: { version: job.version }, immediate: true })
+      .catch((error: unknown) => logger.warn({ err: error, project: job.project }, 'could not queue the prediction refresh'));
+  });
+}
+
+/** One background pass over every checkpoint at start, so damaged old versions show in the logs. */
+async function reportCorruptCheckpoints(stores: Stores, logger: Logger): Promise<void> {
+  try {
+    for (const project of await stores.checkpoints.listProjects()) {
+      for (const info of await stores.checkpoints.list(project)) {
+        if (info.corrupt) logger.warn({ project, version: info.version, reason: info.corrupt }, 'checkpoint is corrupt and will not be served');
+      }
+    }
+  } catch (error) {
+    logger.warn({ err: error }, 'could not scan checkpoints');
+  }
+}

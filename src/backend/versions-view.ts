@@ -1,0 +1,36 @@
+/** The JSON /versions answers: every version of each project, the current one marked. */
+import type { JsonObject } from '../types.js';
+import type { CheckpointInfo } from '../store/types.js';
+import { INITIAL_VERSION } from './trainer.js';
+
+export interface ProjectVersions {
+  project: string;
+  current: string;
+  list: CheckpointInfo[];
+}
+
+export function versionsJson(projects: ProjectVersions[]): JsonObject {
+  const perProject: JsonObject = {};
+  const all = new Set<string>();
+  for (const { project, current, list } of projects) {
+    for (const info of list) if (!info.corrupt) all.add(info.version);
+    perProject[project] = {
+      current_version: current,
+      versions: list.map((info) => ({
+        version: info.version,
+        created_at: info.createdAt,
+        current: info.version === current,
+        size_bytes: info.sizeBytes,
+        ...(info.corrupt !== undefined && { corrupt: info.corrupt }),
+        ...(info.job?.annotationCount !== undefined && { annotation_count: info.job.annotationCount }),
+        ...(info.job?.metrics && { metrics: info.job.metrics }),
+      })),
+    };
+  }
+  const single = projects.length === 1 ? projects[0] : undefined;
+  return {
+    versions: [...all].sort(),
+    ...(single && { current_version: single.current || INITIAL_VERSION }),
+    projects: perProject,
+  };
+}

@@ -1,0 +1,5 @@
+/** Word lists that settings accept, in a module without dependencies (the CLI's --help imports it). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const TF_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type TfBackendChoice = (typeof TF_BACKENDS)[number];
+export const TRAINING_THREADS = ['worker', 'main'] as const;

@@ -1,0 +1,49 @@
+/**
+ * The server's settings (names familiar to label-studio-ml users). `BackendConfig` is derived
+ * from this table, so a setting is declared, typed, defaulted and documented in one place.
+ */
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import { LOG_LEVELS, TF_BACKENDS, TRAINING_THREADS } from './choices.js';
+import { boolean, choice, decimal, filePath, httpUrl, integer, readSettings, text, type Env, type SettingsOf } from './settings.js';
+
+export const SERVER_SETTINGS = {
+  port: integer({ env: 'PORT', default: 9090, min: 0, max: 65535, doc: 'port' }),
+  host: text({ env: 'HOST', default: '0.0.0.0', doc: 'interface' }),
+  modelDir: filePath({ env: 'MODEL_DIR', default: 'checkpoints', doc: 'checkpoints, annotations, key-value store, job records' }),
+  basicAuthUser: text({ env: 'BASIC_AUTH_USER', secret: true, doc: 'with `BASIC_AUTH_PASS`: Basic auth on every route (constant-time compare)' }),
+  basicAuthPass: text({ env: 'BASIC_AUTH_PASS', secret: true, doc: 'the Basic auth password; both must be set, or neither' }),
+  webhookToken: text({ env: 'WEBHOOK_TOKEN', secret: true, doc: 'lets Label Studio webhooks through on `/webhook` (see below)' }),
+  logLevel: choice({ env: 'LOG_LEVEL', choices: LOG_LEVELS, default: 'info', doc: 'JSON logs, pretty on a terminal' }),
+  labelStudioUrl: httpUrl({ env: 'LABEL_STUDIO_URL', aliases: ['LABEL_STUDIO_HOST'], doc: 'for task files (uploads, cloud storage) and the annotation export' }),
+  labelStudioApiKey: text({ env: 'LABEL_STUDIO_API_KEY', aliases: ['LABEL_STUDIO_ACCESS_TOKEN'], secret: true, doc: 'legacy token or personal access token (JWT, refreshed)' }),
+  tfjsBackend: choice({ env: 'TFJS_BACKEND', choices: TF_BACKENDS, default: 'auto', doc: '`auto` tries tfjs-node-gpu → tfjs-node → wasm → cpu; the others force one' }),
+  trainingThread: choice({ env: 'TRAINING_THREAD', choices: TRAINING_THREADS, default: 'worker', doc: 'train in a worker thread, or on the main thread' }),
+  trainEveryN: integer({ env: 'TRAIN_EVERY_N_ANNOTATIONS', default: 1, min: 0, max: 1_000_000, doc: 'annotation events that start a training; `0` = only Start Training' }),
+  trainDebounceMs: integer({ env: 'TRAIN_DEBOUNCE_MS', default: 1000, min: 0, max: 3_600_000, doc: 'an annotation-triggered training waits this long for more annotations (bursts become one job)' }),
+  trainMinIntervalS: decimal({ env: 'TRAIN_MIN_INTERVAL_S', default: 0, min: 0, max: 86_400, doc: 'minimum time between two trainings of a project (the pending job waits; nothing is dropped)' }),
+  keepVersions: integer({ env: 'KEEP_VERSIONS', default: 10, min: 1, max: 10_000, doc: 'versions kept per project (the current one is never pruned)' }),
+  versionPollMs: integer({ env: 'VERSION_POLL_MS', default: 1000, min: 50, max: 600_000, doc: 'how often the server looks for a version selected by another process (CLI rollback)' }),
+  maxBodyMb: decimal({ env: 'MAX_BODY_MB', default: 50, min: 0.001, max: 2048, doc: 'largest request body' }),
+  requestTimeoutS: decimal({ env: 'REQUEST_TIMEOUT_S', default: 120, min: 0.1, max: 86_400, doc: 'longest time a client may take to send a whole request (slow bodies get a JSON 408)' }),
+  headersTimeoutS: decimal({ env: 'HEADERS_TIMEOUT_S', default: 30, min: 0.1, max: 86_400, doc: 'longest time a client may take to send the headers (at most `REQUEST_TIMEOUT_S`)' }),
+  shutdownTimeoutS: decimal({ env: 'SHUTDOWN_TIMEOUT_S', default: 20, min: 0, max: 3600, doc: 'bound on graceful shutdown' }),
+  debugErrors: boolean({ env: 'DEBUG_ERRORS', default: false, doc: 'stack traces in 5xx bodies' }),
+};
+
+export type BackendConfig = SettingsOf<typeof SERVER_SETTINGS>;
+export type TrainingThread = BackendConfig['trainingThread'];
+
+/** The server's configuration: the environment, overridden by options (the CLI's flags). */
+export function loadConfig(env: Env = process.env, overrides: Partial<BackendConfig> = {}): BackendConfig {
+  const merged = { ...readSettings(SERVER_SETTINGS, env), ...definedOnly(overrides) };
+  if ((merged.basicAuthUser === undefined) !== (merged.basicAuthPass === undefined)) {
+    throw new ConfigError('BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together (one of them is empty)');
+  }
+  merged.modelDir = path.resolve(merged.modelDir);
+  return merged;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,127 @@
+/**
+ * The `current` file of each project: the version named current, replaced atomically. A change
+ * written through this pointer is announced at once; a change written by another process (the
+ * CLI's `checkpoints rollback`, another replica on a shared volume) is noticed by polling the
+ * file's stats, for the projects this process has read.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { errnoCode, writeFileAtomic } from '../util/fs.js';
+import { errorMessage } from '../util/json.js';
+import { isSafeVersion } from './safe-names.js';
+import type { CurrentChangeListener, VersionPointer } from './types.js';
+
+export const CURRENT_FILE = 'current';
+
+export interface FileVersionPointerOptions {
+  /** The `current` file of a project (the store checks the project id). */
+  fileOf(project: string): string;
+  /** How often files are checked for changes by other processes; 0 = never. @default 1000 */
+  pollMs?: number;
+}
+
+interface Seen {
+  version: string | null;
+  /** inode, mtime and size: a rename-replaced file always gets a new inode. */
+  stamp: string;
+}
+
+async function stampOf(file: string): Promise<string> {
+  try {
+    const s = await stat(file);
+    return `${s.ino}:${s.mtimeMs}:${s.size}`;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return 'missing';
+    throw err;
+  }
+}
+
+export class FileVersionPointer implements VersionPointer {
+  readonly #fileOf: (project: string) => string;
+  readonly #pollMs: number;
+  readonly #seen = new Map<string, Seen>();
+  readonly #listeners = new Set<CurrentChangeListener>();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: FileVersionPointerOptions) {
+    this.#fileOf = options.fileOf;
+    this.#pollMs = options.pollMs ?? 1000;
+  }
+
+  async read(project: string): Promise<{ version: string | null; problem?: string }> {
+    const file = this.#fileOf(project);
+    const stamp = await stampOf(file).catch(() => 'unreadable');
+    const result = await readPointer(file);
+    this.#seen.set(project, { version: result.version, stamp });
+    return result;
+  }
+
+  async write(project: string, version: string): Promise<void> {
+    const file = this.#fileOf(project);
+    await writeFileAtomic(file, `${version}\n`);
+    const before = this.#seen.get(project)?.version;
+    this.#seen.set(project, { version, stamp: await stampOf(file).catch(() => 'unreadable') });
+    if (before !== version) this.#emit(project);
+  }
+
+  watch(listener: CurrentChangeListener): () => void {
+    this.#listeners.add(listener);
+    this.#schedule();
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#closed || this.#pollMs <= 0) return;
+    this.#timer = setTimeout(() => {
+      void this.#poll().finally(() => {
+        this.#timer = undefined;
+        if (this.#listeners.size > 0) this.#schedule();
+      });
+    }, this.#pollMs);
+    this.#timer.unref();
+  }
+
+  /** One pass over the projects seen so far: a changed file is re-read, a changed version announced. */
+  async #poll(): Promise<void> {
+    for (const [project, seen] of this.#seen) {
+      try {
+        const file = this.#fileOf(project);
+        const stamp = await stampOf(file);
+        if (stamp === seen.stamp) continue;
+        const { version } = await readPointer(file);
+        this.#seen.set(project, { version, stamp });
+        if (version !== seen.version) this.#emit(project);
+      } catch {
+        // A file being replaced or a transient error: the next pass looks again.
+      }
+    }
+  }
+
+  #emit(project: string): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(project);
+      } catch {
+        // A listener's failure is its own; the others still hear of the change.
+      }
+    }
+  }
+}
+
+async function readPointer(file: string): Promise<{ version: string | null; problem?: string }> {
+  try {
+    const text = (await readFile(file, 'utf8')).trim();
+    if (isSafeVersion(text)) return { version: text };
+    return { version: null, problem: `"current" holds an invalid version name ${JSON.stringify(text.slice(0, 40))}` };
+  } catch (err) {
+    return { version: null, problem: errnoCode(err) === 'ENOENT' ? '"current" is missing' : `"current" is unreadable: ${errorMessage(err)}` };
+  }
+}
