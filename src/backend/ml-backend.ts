@@ -13,7 +13,7 @@ import { normalizePredictResult } from '../model/response.js';
 import type { AnnotationCounts, CheckpointInfo } from '../store/types.js';
 import { normalizeProjectId, assertSafeVersion } from '../store/safe-names.js';
 import type { TfRuntimeInfo } from '../tf/runtime.js';
-import { MlBackendError, badRequest } from '../errors.js';
+import { MlBackendError, badRequest, isMlBackendError, shuttingDown } from '../errors.js';
 import { isObject, toJsonObject } from '../util/json.js';
 import { assemble, type BackendParts, type MLBackendOptions } from './assemble.js';
 import type { JobListener } from './job-queue.js';
@@ -166,7 +166,9 @@ export class MLBackend {
     const train = isTrain || policy.onAnnotationEvents(project, Math.max(changed, isDelete ? 0 : 1));
     if (!train) return { status: 201, body: { status: 'ok', result: { stored: changed, training: false } } };
     if (isTrain) policy.reset(project);
-    const job = await this.#parts.queue.enqueue('train', project, { event: action, data, immediate: isTrain, refreshAnnotations: isTrain });
+    const job = await this.#parts.queue.enqueue('train', project, { event: action, data, immediate: isTrain, refreshAnnotations: isTrain }).catch((error: unknown) => {
+      throw isMlBackendError(error) && error.code === 'MLB_ERR_SHUTTING_DOWN' && changed > 0 ? shuttingDown(`the annotations were stored, but no training is queued`) : error;
+    });
     return { status: 201, body: { status: 'ok', job: job.id, job_id: job.id, result: { stored: changed, training: true, job: job.id } } };
   }
 

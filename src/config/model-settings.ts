@@ -6,7 +6,7 @@ import { boolean, choice, filePath, type SettingsSchema } from './settings.js';
 
 /** The text classifier (examples/text-classifier). */
 export const TEXT_CLASSIFIER_SETTINGS = {
-  embedder: choice({ env: 'EMBEDDER', choices: ['auto', 'use', 'hashed'] as const, default: 'auto', doc: '`auto`: USE-lite when its verified weights are found, else the offline hashed n-gram encoder; `use` or `hashed` force one' }),
+  embedder: choice({ env: 'EMBEDDER', choices: ['auto', 'use', 'hashed'] as const, default: 'auto', doc: 'USE-lite when its verified weights are found, else the offline hashed n-gram encoder (`auto`); `use` or `hashed` force one' }),
   useModelDir: filePath({ env: 'USE_MODEL_DIR', doc: 'a directory holding the nine USE-lite files' }),
   useCacheDir: filePath({ env: 'USE_CACHE_DIR', default: '.cache/use-lite', doc: 'where a one-time USE-lite download lands' }),
   useDownload: boolean({ env: 'USE_DOWNLOAD', default: true, doc: 'download USE-lite once when no verified copy exists' }),

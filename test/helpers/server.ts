@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import supertest from 'supertest';
-import { startServer, type RunningServer } from '../../src/server/start.js';
+import { startServer, type RunningServer, type StartOptions } from '../../src/server/start.js';
 import type { ModelClass } from '../../src/model/base.js';
 import { openLocalStores, type LocalStores } from '../../src/store/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -28,6 +28,8 @@ export async function startTestServer(options: {
   module?: string;
   modelDir?: string;
   env?: Record<string, string>;
+  /** Seams of the backend (predict gate, prediction refresh). */
+  backend?: StartOptions['backend'];
 } = {}): Promise<TestServer> {
   const modelDir = options.modelDir ?? tempDir();
   const env: Record<string, string> = { MODEL_DIR: modelDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...options.env };
@@ -42,6 +44,7 @@ export async function startTestServer(options: {
     env,
     logger,
     stores,
+    ...(options.backend && { backend: options.backend }),
     handleSignals: false,
   });
   return {

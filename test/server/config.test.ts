@@ -1,7 +1,10 @@
 /** Configuration from the environment: defaults, parsing, and start-up errors naming the variable. */
 import { expect } from 'chai';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/index.js';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, TEXT_CLASSIFIER_SETTINGS, loadConfig, readSettings } from '../../src/index.js';
+import { renderConfigDocs } from '../../src/config/index.js';
 import { SERVE_TOY, spawnServer } from '../helpers/process.js';
 
 describe('configuration (env)', () => {
@@ -47,5 +50,31 @@ describe('configuration (env)', () => {
       failure = (error as Error).message;
     }
     expect(failure).to.match(/TRAIN_EVERY_N_ANNOTATIONS="often" is invalid/);
+  });
+
+  it('reads TFJS_BACKEND case-insensitively and names it when invalid', () => {
+    expect(loadConfig({}).tfjsBackend).to.equal('auto');
+    expect(loadConfig({ TFJS_BACKEND: ' CPU ' }).tfjsBackend).to.equal('cpu');
+    expect(() => loadConfig({ TFJS_BACKEND: 'gpu' })).to.throw(ConfigError, 'TFJS_BACKEND="gpu" is invalid: expected one of auto, tensorflow, wasm, cpu');
+  });
+
+  it("reads the bundled model's settings by the same rules (issue 11: USE_DOWNLOAD=0 is false)", () => {
+    const defaults = readSettings(TEXT_CLASSIFIER_SETTINGS, {});
+    expect(defaults).to.deep.include({ embedder: 'auto', useDownload: true, scoreMethod: 'least_confidence', useModelDir: undefined });
+    expect(defaults.useCacheDir).to.equal(path.resolve('.cache/use-lite'));
+    expect(readSettings(TEXT_CLASSIFIER_SETTINGS, { USE_DOWNLOAD: '0' }).useDownload).to.equal(false);
+    expect(readSettings(TEXT_CLASSIFIER_SETTINGS, { USE_DOWNLOAD: 'off', EMBEDDER: 'Hashed' })).to.deep.include({ useDownload: false, embedder: 'hashed' });
+    expect(() => readSettings(TEXT_CLASSIFIER_SETTINGS, { SCORE_METHOD: 'random' })).to.throw(ConfigError, 'SCORE_METHOD="random" is invalid: expected one of least_confidence, margin, entropy');
+    expect(() => readSettings(TEXT_CLASSIFIER_SETTINGS, { USE_DOWNLOAD: 'sometimes' })).to.throw(ConfigError, /USE_DOWNLOAD="sometimes" is invalid/);
+  });
+
+  it('keeps secrets as written (spaces included) and reads aliases', () => {
+    const config = loadConfig({ BASIC_AUTH_USER: 'admin', BASIC_AUTH_PASS: ' pass word ', LABEL_STUDIO_HOST: 'http://ls:8080/', LABEL_STUDIO_ACCESS_TOKEN: 'tok' });
+    expect(config).to.include({ basicAuthPass: ' pass word ', labelStudioUrl: 'http://ls:8080', labelStudioApiKey: 'tok' });
+  });
+
+  it('documents every setting in the README from the declarations (npm run docs:config)', () => {
+    const readme = fs.readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    expect(readme, 'README tables are stale: run npm run docs:config').to.include(renderConfigDocs());
   });
 });
