@@ -60,7 +60,7 @@ function definedOnly<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], u
 }
 
 function readCsv(path: string): { texts: string[]; labels: string[] } {
-  const records = parse(readFileSync(path), { columns: true, skip_empty_lines: true }) as Array<{ text: string; label: string }>;
+  const records = parse<{ text: string; label: string }>(readFileSync(path), { columns: true, skip_empty_lines: true });
   return { texts: records.map((r) => r.text), labels: records.map((r) => r.label) };
 }
 

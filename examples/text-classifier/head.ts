@@ -512,7 +512,7 @@ export async function trainHead(model: tf.LayersModel, x: Features, y: Labels, o
   const rand = prng(o.seed);
   const { train, val } = o.validationSplit > 0 ? splitRows(labelGroups(y), o.validationSplit, rand) : { train: range(x.rows), val: new Int32Array(0) };
   const classW = !multiLabel && o.classWeights !== false ? classWeightsFor(y, numClasses) : null;
-  const logitsModel = tf.model({ inputs: model.inputs, outputs: model.getLayer(LOGITS).output as tf.SymbolicTensor });
+  const logitsModel = tf.model({ inputs: model.inputs, outputs: model.getLayer(LOGITS).output });
   const penalised = model.trainableWeights.filter((w) => /kernel|embeddings/.test(w.originalName)).map((w) => w.read());
   const optimizer = tf.train.adam(o.learningRate);
   const valTargets = targets(y, val, numClasses, null);
@@ -538,8 +538,8 @@ export async function trainHead(model: tf.LayersModel, x: Features, y: Labels, o
             const perRow = multiLabel
               ? tf.sum(sigmoidCrossEntropy(tt, logits), -1) // summed, not averaged, over labels
               : tf.neg(tf.sum(tf.mul(tt, tf.logSoftmax(logits)), -1));
-            let l = tf.mean(tf.mul(perRow, wt)) as tf.Scalar;
-            if (o.l2 > 0) for (const p of penalised) l = tf.add(l, tf.mul(o.l2, tf.sum(tf.square(p)))) as tf.Scalar;
+            let l = tf.mean<tf.Scalar>(tf.mul(perRow, wt));
+            if (o.l2 > 0) for (const p of penalised) l = tf.add<tf.Scalar>(l, tf.mul(o.l2, tf.sum(tf.square(p))));
             return l;
           }, true) as tf.Scalar;
         });

@@ -18,7 +18,7 @@ export interface Row {
 
 export function loadRows(dataset: string, split: 'train' | 'test' = 'train'): Row[] {
   const file = path.join(DATA_DIR, dataset, `${split}.csv`);
-  const records = parse(readFileSync(file), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  const records = parse<Record<string, string>>(readFileSync(file), { columns: true, skip_empty_lines: true });
   return records.map((r) => ({ text: r.text ?? '', label: r.label ?? '' }));
 }
 

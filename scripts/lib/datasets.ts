@@ -25,7 +25,7 @@ export interface Split {
 }
 
 export function readCsv(path: string): Example[] {
-  const records = parse(readFileSync(path), { columns: true, skip_empty_lines: true }) as Array<Record<string, string | undefined>>;
+  const records = parse<Record<string, string | undefined>>(readFileSync(path), { columns: true, skip_empty_lines: true });
   return records.map((record, i) => {
     const { text, label } = record;
     if (typeof text !== 'string' || typeof label !== 'string') throw new Error(`${path}: row ${i + 2} lacks text or label`);
@@ -108,5 +108,5 @@ export function stratifiedSample(labels: readonly string[], n: number, random: (
       }
     }
   }
-  return classes.flatMap((c) => picks.get(c)!.slice(0, taken.get(c)!));
+  return classes.flatMap((c) => picks.get(c)!.slice(0, taken.get(c)));
 }

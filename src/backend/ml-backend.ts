@@ -352,7 +352,7 @@ export class MLBackend {
 
 function safeDescribe(modelClass: ModelClass): JsonObject {
   try {
-    return modelClass.describe() as JsonObject;
+    return modelClass.describe();
   } catch {
     return {};
   }

@@ -25,7 +25,7 @@ function isModelClass(value: unknown): value is ModelClass {
 }
 
 /** Another copy of this package (e.g. dist vs src) gives another base class: accept the shape. */
-function hasModelShape(value: Function): boolean {
+function hasModelShape(value: { prototype?: unknown }): boolean {
   const proto = value.prototype as Record<string, unknown> | undefined;
   return !!proto && typeof proto.predict === 'function' && typeof proto.fit === 'function' && typeof (value as unknown as ModelClass).preload === 'function';
 }

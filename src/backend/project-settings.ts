@@ -41,7 +41,7 @@ export class ProjectSettings {
     const cached = this.#entry(project);
     if (cached.extraParams === undefined) {
       const stored = await this.kv.get(project, EXTRA_PARAMS_KEY);
-      cached.extraParams = isObject(stored) ? (stored as JsonObject) : {};
+      cached.extraParams = isObject(stored) ? stored : {};
     }
     return cached.extraParams;
   }

@@ -37,7 +37,7 @@ export function generateLabelConfig(labels: string[], dataKey = 'text'): string 
 export function csvToDataset(csvText: string, options: CsvDatasetOptions): CsvDataset {
   let rows: Record<string, string>[];
   try {
-    rows = parse(csvText, { columns: true, skip_empty_lines: true, bom: true, relax_column_count: true }) as Record<string, string>[];
+    rows = parse<Record<string, string>>(csvText, { columns: true, skip_empty_lines: true, bom: true, relax_column_count: true });
   } catch (error) {
     throw new CliError(`cannot parse the CSV: ${(error as Error).message}`);
   }

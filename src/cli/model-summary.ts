@@ -40,7 +40,7 @@ export async function summarizeModels(dir: string): Promise<ModelSummary[]> {
 }
 
 export function summarize(file: string, modelJson: Obj): ModelSummary {
-  const weights = (modelJson.weightsManifest as unknown[]).flatMap((group) => (isObj(group) && Array.isArray(group.weights) ? group.weights : []));
+  const weights = (modelJson.weightsManifest as unknown[]).flatMap((group): unknown[] => (isObj(group) && Array.isArray(group.weights) ? (group.weights as unknown[]) : []));
   const paramsByLayer = new Map<string, number>();
   let totalParams = 0;
   for (const weight of weights) {

@@ -98,7 +98,7 @@ export function choice<const C extends readonly string[]>(spec: Common & { choic
       fallback: () => spec.default,
       parse(raw, name) {
         const lower = raw.toLowerCase();
-        return spec.choices.includes(lower) ? (lower as C[number]) : invalid(name, raw, `one of ${spec.choices.join(', ')}`);
+        return spec.choices.includes(lower) ? lower : invalid(name, raw, `one of ${spec.choices.join(', ')}`);
       },
     }),
     choices: spec.choices,
@@ -157,7 +157,7 @@ function rawValue(setting: Setting<unknown>, env: Env): { name: string; raw: str
 }
 
 export function readSetting<T>(setting: Setting<T>, env: Env = process.env): T {
-  const found = rawValue(setting as Setting<unknown>, env);
+  const found = rawValue(setting, env);
   return found ? setting.parse(found.raw, found.name) : setting.fallback();
 }
 

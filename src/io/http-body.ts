@@ -8,7 +8,7 @@ export async function readLimited(response: Response, maxBytes: number, tooLarge
     throw new TaskDataError(tooLarge());
   }
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

@@ -303,6 +303,6 @@ function toAnnotatedTask(item: unknown, index: number, what: string): AnnotatedT
   if (typeof task['id'] !== 'number' || typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new TaskDataError(`${capitalise(what)}: item ${index} has no numeric "id" or no "data" object`);
   }
-  const annotations = Array.isArray(task['annotations']) ? task['annotations'] : [];
-  return { ...task, id: task['id'], data: data as Record<string, unknown>, annotations } as AnnotatedTask;
+  const annotations = Array.isArray(task['annotations']) ? (task['annotations'] as AnnotatedTask['annotations']) : [];
+  return { ...task, id: task['id'], data: data as Record<string, unknown>, annotations };
 }

@@ -184,7 +184,7 @@ function normalizePrediction(value: unknown, where: string, version: string): Pr
     throw modelError(`${where}.score is ${describe(score)}; it must be a number`);
   }
   assertJsonNumbers(prediction, where);
-  return { ...prediction, model_version: readVersion(prediction['model_version'], where) || version, result };
+  return { ...prediction, model_version: readVersion(prediction['model_version'], where) || version, result: result as PredictionResultItem[] };
 }
 
 /** Falsy versions get the fallback; numbers (1.x timestamps) become strings, as LS stores them. */

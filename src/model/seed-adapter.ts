@@ -58,7 +58,7 @@ export function seedModel(spec: SeedModelSpec): ModelClass {
         event: request.event,
         labelConfig: this.labelConfig,
         signal: request.signal,
-        onProgress: request.onProgress,
+        onProgress: (progress) => request.onProgress(progress),
       });
       return resources === null ? null : { ...resources, workdir: request.workdir };
     }

@@ -40,16 +40,16 @@ function webhookTokenOf(ctx: Context): string | undefined {
 export function authMiddleware(options: AuthOptions) {
   const { user, pass, webhookToken } = options;
   const basicOn = user !== undefined && pass !== undefined;
-  return async (ctx: Context, next: Next) => {
-    if (!basicOn) return next();
+  return async (ctx: Context, next: Next): Promise<void> => {
+    if (!basicOn) return next() as Promise<void>;
     const credentials = basicCredentials(ctx.get('authorization'));
     // Evaluate both halves so a wrong user costs the same time as a wrong password.
     const okUser = credentials ? safeEqual(credentials[0], user) : false;
     const okPass = credentials ? safeEqual(credentials[1], pass) : false;
-    if (okUser && okPass) return next();
+    if (okUser && okPass) return next() as Promise<void>;
     if (webhookToken !== undefined && ctx.path === '/webhook' && ctx.method === 'POST') {
       const token = webhookTokenOf(ctx);
-      if (token !== undefined && safeEqual(token, webhookToken)) return next();
+      if (token !== undefined && safeEqual(token, webhookToken)) return next() as Promise<void>;
     }
     ctx.set('WWW-Authenticate', 'Basic realm="Login required"');
     throw new MlBackendError('MLB_ERR_UNAUTHORIZED', 401, credentials ? 'wrong credentials' : 'authentication required (Basic auth)');

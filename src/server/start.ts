@@ -66,9 +66,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // timeouts every connectionsCheckingInterval, so that interval follows the shorter one.
   const requestTimeout = Math.round(config.requestTimeoutS * 1000);
   const headersTimeout = Math.min(Math.round(config.headersTimeoutS * 1000), requestTimeout);
+  const handle = app.callback();
   const server = http.createServer(
     { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4))) },
-    app.callback(),
+    (req, res) => void handle(req, res), // Koa answers every error itself
   );
   server.keepAliveTimeout = 5_000;
   server.on('clientError', onClientError);

@@ -42,7 +42,7 @@ export function rebasePaths(value: JsonValue, from: string, to: string): JsonVal
   }
   if (Array.isArray(value)) return value.map((item) => rebasePaths(item, from, to));
   if (isObject(value)) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, rebasePaths(item as JsonValue, from, to)]));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, rebasePaths(item, from, to)]));
   }
   return value;
 }

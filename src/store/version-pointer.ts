@@ -14,7 +14,7 @@ export const CURRENT_FILE = 'current';
 
 export interface FileVersionPointerOptions {
   /** The `current` file of a project (the store checks the project id). */
-  fileOf(project: string): string;
+  fileOf: (project: string) => string;
   /** How often files are checked for changes by other processes; 0 = never. @default 1000 */
   pollMs?: number;
 }

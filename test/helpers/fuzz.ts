@@ -163,11 +163,11 @@ export function mutate(base: Json, pathIndex: number, mutation: Mutation): unkno
 }
 
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  hostileValue.map((value) => ({ kind: 'replace', value }) as Mutation),
-  fc.constant({ kind: 'delete' } as Mutation),
-  fc.constant({ kind: 'wrap' } as Mutation),
+  hostileValue.map((value): Mutation => ({ kind: 'replace', value })),
+  fc.constant<Mutation>({ kind: 'delete' }),
+  fc.constant<Mutation>({ kind: 'wrap' }),
   fc.record({ key: fc.constantFrom('__proto__', 'constructor', 'prototype', 'id', 'project', 'data', 'result', 'task', 'x'), value: hostileValue }).map(
-    ({ key, value }) => ({ kind: 'addKey', key, value }) as Mutation,
+    ({ key, value }): Mutation => ({ kind: 'addKey', key, value }),
   ),
 );
 

@@ -152,7 +152,7 @@ describe('hostile: auth (BASIC_AUTH_USER/BASIC_AUTH_PASS + WEBHOOK_TOKEN)', func
     }
     for (const wrong of ['', ' ', TOKEN.slice(0, -1), `${TOKEN}x`, TOKEN.toUpperCase(), ` ${TOKEN}`, `${TOKEN}\u0000`, PASS, USER]) {
       for (const [what, headers, query] of ways(wrong)) {
-        if (what !== 'query' && /[\u0000]/.test(wrong)) continue; // not a legal header value
+        if (what !== 'query' && wrong.includes('\u0000')) continue; // not a legal header value
         if (what !== 'query' && wrong.trim() === TOKEN) continue; // HTTP strips whitespace around header values
         expect401(await send(server.url, webhook, headers, query), `POST /webhook with token ${JSON.stringify(wrong)} (${what})`);
       }
@@ -167,7 +167,7 @@ describe('hostile: auth (BASIC_AUTH_USER/BASIC_AUTH_PASS + WEBHOOK_TOKEN)', func
       fc.string({ unit: 'grapheme-ascii', maxLength: 60 }),
       fc.tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 })).map(([u, p]) => basic(u, p)),
       fc.string({ unit: 'grapheme-ascii', maxLength: 40 }).map((t) => `Bearer ${t}`),
-    ).filter((value) => value !== GOOD && !/[\r\n\u0000]/.test(value) && value.trim() === value);
+    ).filter((value) => value !== GOOD && !/[\r\n]/.test(value) && !value.includes('\u0000') && value.trim() === value);
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...ROUTES), header, async (route, authorization) => {
         const res = await send(server.url, route, { authorization });

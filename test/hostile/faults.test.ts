@@ -84,7 +84,7 @@ const STAGES = ['workdir', 'model/weights.bin', 'model/model.json', 'train_outpu
 type Stage = (typeof STAGES)[number];
 
 function stageOf(projectDir: string, known: Set<string>, currentBefore: string): number {
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = fs.readdirSync(projectDir);
   } catch {

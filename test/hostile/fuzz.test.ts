@@ -24,7 +24,7 @@ const TASK = {
 const VALID: Record<string, Json> = {
   '/setup': { project: '31.1712586036', schema: SENTIMENT_CONFIG, hostname: 'http://ls:8080', access_token: 'abc', extra_params: { threshold: 0.5 } },
   '/predict': { tasks: [TASK], project: '31.1712586036', label_config: SENTIMENT_CONFIG, params: { login: null, password: null, context: { result: [] } } },
-  '/webhook': annotationCreated(31, 7, 'good text', 'Positive') as unknown as Json,
+  '/webhook': annotationCreated(31, 7, 'good text', 'Positive'),
   '/webhook#train': { action: 'START_TRAINING', project: { id: 31, title: 'P', label_config: SENTIMENT_CONFIG, model_version: '', task_number: 3 } },
   '/webhook#deleted': { action: 'ANNOTATIONS_DELETED', annotations: [{ id: 17 }], project: { id: 31, label_config: SENTIMENT_CONFIG } },
   '/webhook#tasks': { action: 'ANNOTATIONS_CREATED', annotation: [{ id: 18, task: 8, result: [] }], tasks: [{ id: 8, data: { text: 'x' } }], project: { id: 31 } },

@@ -52,7 +52,7 @@ function attempts(name: string): Array<{ what: string; send: (url: string) => Re
 function findMarker(root: string, depth = 3): string[] {
   const found: string[] = [];
   const walk = (dir: string, left: number) => {
-    let entries: fs.Dirent[] = [];
+    let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch {

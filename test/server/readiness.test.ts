@@ -58,7 +58,7 @@ describe('readiness (issue 11)', () => {
       expect((await server.http.get('/ready').expect(200)).body).to.deep.equal({ ready: true });
       // Contract C1: the preload context.
       expect(preloadedWith).to.include({ modelDir: server.modelDir, purpose: 'serve' });
-      expect(preloadedWith?.logger.info).to.be.a('function');
+      expect(typeof preloadedWith?.logger.info).to.equal('function');
     });
 
     it('turns /ready to 503 once shutting down, and refuses new training with MLB_ERR_SHUTTING_DOWN (annotations kept)', async () => {

@@ -51,7 +51,7 @@ describe('store/safe-names', () => {
     expect(normalizeProjectId(null)).to.equal('default');
     expect(normalizeProjectId('')).to.equal('default');
     for (const bad of [{}, [], true, NaN, '../1.2', '.123', -1]) {
-      expect(codeOf(() => normalizeProjectId(bad)), String(bad)).to.equal('MLB_ERR_BAD_PROJECT_ID');
+      expect(codeOf(() => normalizeProjectId(bad)), JSON.stringify(bad)).to.equal('MLB_ERR_BAD_PROJECT_ID');
     }
   });
 });

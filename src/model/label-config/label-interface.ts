@@ -147,7 +147,7 @@ function walk(root: XmlElement): { controls: ControlTag[]; objects: ObjectTag[] 
       const key = attrs.get('alias') || attrs.get('value');
       if (parent !== undefined && key) {
         let own = labels.get(parent);
-        if (!own) labels.set(parent, (own = new Map()));
+        if (!own) labels.set(parent, (own = new Map<string, LabelTag>()));
         own.set(key, freeze({ type: tag, key, attributes: attributesOf(attrs) }));
       }
     }
