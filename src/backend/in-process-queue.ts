@@ -4,25 +4,18 @@
  * interval since the project's last start. Jobs of all projects share a concurrency limit per
  * kind (p-queue). Time comes from a Clock, so tests drive it with a fake one.
  */
-import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
 import { shuttingDown } from '../errors.js';
 import type { JobKind, JobRecord, TrainProgress } from '../types.js';
 import type { JobStore } from '../store/types.js';
 import { errorMessage } from '../util/json.js';
+import { Listeners } from '../util/listeners.js';
 import { systemClock, type Clock } from './clock.js';
 import { appendHistory } from './job-history.js';
-import type { JobEvent, JobHandler, JobListener, JobQueue, JobTrigger } from './job-queue.js';
+import { JobRecordWriter, earliestStart, newJobRecord } from './job-records.js';
+import type { JobEvent, JobListener, JobQueue, JobTrigger, KindPolicy } from './job-queue.js';
 
-export interface KindPolicy {
-  handler: JobHandler;
-  /** Jobs of this kind running at once, across projects. */
-  concurrency: number;
-  /** Least time between the starts of two jobs of a project. @default 0 */
-  minIntervalMs?: number;
-  /** Quiet time a non-immediate trigger waits for more triggers before its job starts. @default 0 */
-  debounceMs?: number;
-}
+export type { KindPolicy };
 
 export interface InProcessJobQueueOptions {
   store: JobStore;
@@ -33,9 +26,6 @@ export interface InProcessJobQueueOptions {
   /** Least time between two saves of a running job's progress. @default 1000 */
   progressSaveMs?: number;
 }
-
-/** A stream of triggers postpones its job by at most this many debounce periods. */
-const MAX_DEBOUNCE_PERIODS = 5;
 
 interface LiveJob {
   record: JobRecord;
@@ -65,9 +55,9 @@ export class InProcessJobQueue implements JobQueue {
   readonly #clock: Clock;
   readonly #slots = new Map<string, Slot>();
   readonly #runners = new Map<JobKind, PQueue>();
-  readonly #listeners = new Set<JobListener>();
+  readonly #listeners = new Listeners<JobEvent>();
   readonly #idleWaiters: Array<() => void> = [];
-  #saving: Promise<void> = Promise.resolve();
+  readonly #records: JobRecordWriter;
   #closed = false;
   #shutdown: Promise<void> | undefined;
 
@@ -75,6 +65,7 @@ export class InProcessJobQueue implements JobQueue {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.interrupted = interrupted;
+    this.#records = new JobRecordWriter(options.store, options.onStoreError);
     for (const [kind, policy] of Object.entries(options.kinds) as Array<[JobKind, KindPolicy]>) {
       this.#runners.set(kind, new PQueue({ concurrency: policy.concurrency }));
     }
@@ -101,25 +92,17 @@ export class InProcessJobQueue implements JobQueue {
       pending.record.triggers += 1;
       // Once handed to p-queue it starts as soon as a place is free; it reads its data then anyway.
       if (!pending.dispatched) {
-        pending.notBefore = this.#startTime(slot, policy, now, trigger, Date.parse(pending.record.createdAt));
+        pending.notBefore = earliestStart(policy, trigger, { now, createdAt: Date.parse(pending.record.createdAt), lastStart: slot.lastStart });
         this.#arm(slot);
       }
-      await this.#save(pending.record);
+      await this.#records.save(pending.record);
       return structuredClone(pending.record);
     }
-    const record: JobRecord = {
-      id: `${now.toString(36)}-${randomUUID().slice(0, 8)}`,
-      kind,
-      project,
-      state: 'queued',
-      event: trigger.event,
-      triggers: 1,
-      createdAt: new Date(now).toISOString(),
-    };
+    const record = newJobRecord(kind, project, trigger.event, now);
     const job: LiveJob = {
       record,
       trigger,
-      notBefore: this.#startTime(slot, policy, now, trigger, now),
+      notBefore: earliestStart(policy, trigger, { now, createdAt: now, lastStart: slot.lastStart }),
       controller: new AbortController(),
       dispatch: new AbortController(),
       dispatched: false,
@@ -127,7 +110,7 @@ export class InProcessJobQueue implements JobQueue {
     };
     slot.pending = job;
     try {
-      await this.#save(record);
+      await this.#records.save(record);
     } catch (error) {
       if (slot.pending === job) slot.pending = undefined;
       throw error;
@@ -172,10 +155,7 @@ export class InProcessJobQueue implements JobQueue {
   }
 
   subscribe(listener: JobListener): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#listeners.add(listener);
   }
 
   stats(): { running: number; pending: number } {
@@ -228,14 +208,6 @@ export class InProcessJobQueue implements JobQueue {
       if (slot.pending?.record.id === jobId) return slot.pending;
     }
     return undefined;
-  }
-
-  /** Earliest start: after the minimum interval, and for non-immediate triggers after a quiet moment. */
-  #startTime(slot: Slot, policy: KindPolicy, now: number, trigger: JobTrigger, createdAt: number): number {
-    const interval = slot.lastStart === undefined ? 0 : slot.lastStart + (policy.minIntervalMs ?? 0);
-    const debounce = policy.debounceMs ?? 0;
-    const quiet = trigger.immediate || debounce === 0 ? now : Math.min(now + debounce, createdAt + debounce * MAX_DEBOUNCE_PERIODS);
-    return Math.max(interval, quiet);
   }
 
   /** Sets the pending job's timer. Even a due job goes through a timer: the request that queued it answers first. */
@@ -306,32 +278,13 @@ export class InProcessJobQueue implements JobQueue {
     this.#wakeIdleWaiters();
   }
 
-  /** Saves in call order (each save waits for the one before), a snapshot of the record as it is now. */
-  #save(record: JobRecord): Promise<void> {
-    const snapshot = structuredClone(record);
-    const saved = this.#saving.then(() => this.#options.store.save(snapshot));
-    this.#saving = saved.catch(() => undefined);
-    return saved;
-  }
-
-  async #saveQuietly(job: LiveJob): Promise<void> {
+  #saveQuietly(job: LiveJob): Promise<void> {
     job.lastSave = this.#clock.now();
-    try {
-      await this.#save(job.record);
-    } catch (error) {
-      this.#options.onStoreError?.(error, job.record);
-    }
+    return this.#records.saveQuietly(job.record);
   }
 
   #emit(type: JobEvent['type'], record: JobRecord): void {
-    const event = { type, job: structuredClone(record) };
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's failure must not stop the queue or the other listeners.
-      }
-    }
+    this.#listeners.emit({ type, job: structuredClone(record) });
   }
 
   #isIdle(): boolean {

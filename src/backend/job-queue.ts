@@ -4,6 +4,7 @@
  * on everything received). The queue alone writes job records. Implementations: in-process on
  * p-queue (./in-process-queue.ts) now; BullMQ on Redis for several processes (issue 14).
  */
+import { MlBackendError } from '../errors.js';
 import type { JobKind, JobRecord, JsonObject, TrainProgress } from '../types.js';
 
 export interface JobTrigger {
@@ -26,6 +27,17 @@ export interface RunningJob {
 export type JobOutcome = Partial<Pick<JobRecord, 'annotationCount' | 'baseVersion' | 'version' | 'metrics'>>;
 
 export type JobHandler = (job: RunningJob, onProgress: (progress: TrainProgress) => void) => Promise<JobOutcome>;
+
+/** How jobs of one kind run: whatever the queue's implementation. */
+export interface KindPolicy {
+  handler: JobHandler;
+  /** Jobs of this kind running at once, across projects. */
+  concurrency: number;
+  /** Least time between the starts of two jobs of a project. @default 0 */
+  minIntervalMs?: number;
+  /** Quiet time a non-immediate trigger waits for more triggers before its job starts. @default 0 */
+  debounceMs?: number;
+}
 
 export interface JobEvent {
   type: 'queued' | 'started' | 'progress' | 'finished';
@@ -53,4 +65,18 @@ export interface JobQueue {
   onIdle(): Promise<void>;
   /** Stops taking jobs, cancels pending ones and cancels or finishes running ones (bounded). Idempotent. */
   shutdown(mode: 'cancel' | 'finish', timeoutMs: number): Promise<void>;
+}
+
+/** Resolves with a job's final record, whichever queue runs it. */
+export async function waitForJob(queue: JobQueue, jobId: string): Promise<JobRecord> {
+  let finished: ((job: JobRecord) => void) | undefined;
+  const done = new Promise<JobRecord>((resolve) => (finished = resolve));
+  const unsubscribe = queue.subscribe((event) => event.type === 'finished' && event.job.id === jobId && finished?.(event.job));
+  try {
+    const now = await queue.get(jobId);
+    if (!now) throw new MlBackendError('MLB_ERR_JOB_NOT_FOUND', 404, `no job with id ${JSON.stringify(jobId)}`);
+    return now.state === 'queued' || now.state === 'running' ? await done : now;
+  } finally {
+    unsubscribe();
+  }
 }

@@ -13,24 +13,20 @@ import { normalizePredictResult } from '../model/response.js';
 import type { AnnotationCounts, CheckpointInfo } from '../store/types.js';
 import { normalizeProjectId, assertSafeVersion } from '../store/safe-names.js';
 import type { TfRuntimeInfo } from '../tf/runtime.js';
-import { MlBackendError, badRequest, isMlBackendError, shuttingDown } from '../errors.js';
+import { MlBackendError, badRequest } from '../errors.js';
 import { isObject, toJsonObject } from '../util/json.js';
 import { assemble, type BackendParts, type MLBackendOptions } from './assemble.js';
-import type { JobListener } from './job-queue.js';
+import { waitForJob, type JobListener } from './job-queue.js';
 import type { PredictGate } from './predict-gate.js';
 import type { ReadinessReport } from './readiness.js';
-import { labelConfigIn } from './project-settings.js';
+import { extraParamsIn, labelConfigIn } from './project-settings.js';
 import { versionsJson } from './versions-view.js';
-import { ANNOTATION_EVENTS, DELETE_EVENTS, annotationsFromPayload, annotationsFromTasks, deletedAnnotationIds } from './webhook-events.js';
+import { annotationsFromTasks, receiveWebhook, type WebhookReply } from './webhook-events.js';
 
 export type { MLBackendOptions } from './assemble.js';
+export type { WebhookReply } from './webhook-events.js';
 
 type Obj = Record<string, unknown>;
-
-export interface WebhookReply {
-  status: number;
-  body: JsonObject;
-}
 
 /** What /metrics reads at scrape time. */
 export interface BackendStats {
@@ -108,7 +104,8 @@ export class MLBackend {
     const { settings, registry } = this.#parts;
     const project = normalizeProjectId(body.project);
     if (typeof body.schema === 'string') await settings.rememberLabelConfig(project, body.schema);
-    await this.#storeExtraParams(project, body.extra_params);
+    const extraParams = extraParamsIn(body.extra_params);
+    if (extraParams) await settings.setExtraParams(project, extraParams);
     const requested = body.model_version;
     if (typeof requested === 'string' && requested !== '' && requested !== (await registry.currentVersion(project))) {
       await this.#selectIfKnown(project, requested);
@@ -141,35 +138,9 @@ export class MLBackend {
   }
 
   /** Stores what the event says and answers at once; training runs as a job. */
-  async webhook(body: Obj): Promise<WebhookReply> {
-    const { settings, stores, policy } = this.#parts;
-    const action = body.action as string;
-    const isTrain = action === 'START_TRAINING';
-    const isAnnotation = ANNOTATION_EVENTS.has(action);
-    const isDelete = DELETE_EVENTS.has(action);
-    if (!isTrain && !isAnnotation && !isDelete) return { status: 200, body: { status: 'Unknown event' } };
-
-    const project = normalizeProjectId((body.project as Obj).id);
-    const carried = labelConfigIn(body);
-    if (carried !== undefined) await settings.rememberLabelConfig(project, carried);
-    const data = { ...body } as JsonObject;
-    delete data.action;
-
-    let changed = 0;
-    if (isAnnotation) {
-      const items = annotationsFromPayload(body);
-      await stores.annotations.upsert(project, items);
-      changed = items.length;
-    } else if (isDelete) {
-      changed = await stores.annotations.remove(project, deletedAnnotationIds(body));
-    }
-    const train = isTrain || policy.onAnnotationEvents(project, Math.max(changed, isDelete ? 0 : 1));
-    if (!train) return { status: 201, body: { status: 'ok', result: { stored: changed, training: false } } };
-    if (isTrain) policy.reset(project);
-    const job = await this.#parts.queue.enqueue('train', project, { event: action, data, immediate: isTrain, refreshAnnotations: isTrain }).catch((error: unknown) => {
-      throw isMlBackendError(error) && error.code === 'MLB_ERR_SHUTTING_DOWN' && changed > 0 ? shuttingDown(`the annotations were stored, but no training is queued`) : error;
-    });
-    return { status: 201, body: { status: 'ok', job: job.id, job_id: job.id, result: { stored: changed, training: true, job: job.id } } };
+  webhook(body: Obj): Promise<WebhookReply> {
+    const { settings, stores, policy, queue } = this.#parts;
+    return receiveWebhook(body, { settings, annotations: stores.annotations, policy, queue });
   }
 
   /** Legacy /train: the body carries exported tasks with annotations. */
@@ -244,17 +215,8 @@ export class MLBackend {
   }
 
   /** Resolves with the job's final record. */
-  async waitForJob(jobId: string): Promise<JobRecord> {
-    let finished: ((job: JobRecord) => void) | undefined;
-    const done = new Promise<JobRecord>((resolve) => (finished = resolve));
-    const unsubscribe = this.onJobEvent((event) => event.type === 'finished' && event.job.id === jobId && finished?.(event.job));
-    try {
-      const now = await this.job(jobId);
-      if (!now) throw new MlBackendError('MLB_ERR_JOB_NOT_FOUND', 404, `no job with id ${JSON.stringify(jobId)}`);
-      return now.state === 'queued' || now.state === 'running' ? await done : now;
-    } finally {
-      unsubscribe();
-    }
+  waitForJob(jobId: string): Promise<JobRecord> {
+    return waitForJob(this.#parts.queue, jobId);
   }
 
   /** Resolves when no job runs or waits. */
@@ -333,21 +295,6 @@ export class MLBackend {
     else this.logger.warn({ project, version }, '/setup asked for an unknown model_version: serving the current one');
   }
 
-  /** extra_params arrives as an object (LS) or JSON text (older callers); stored as JSON. */
-  async #storeExtraParams(project: string, raw: unknown): Promise<void> {
-    if (raw === undefined || raw === null || raw === '') return;
-    let value: unknown = raw;
-    if (typeof raw === 'string') {
-      try {
-        value = JSON.parse(raw);
-      } catch {
-        throw badRequest('extra_params must be a JSON object or a string holding one', { field: 'extra_params' });
-      }
-    }
-    if (!isObject(value)) throw badRequest('extra_params must be a JSON object or a string holding one', { field: 'extra_params' });
-    if (Object.keys(value).length === 0) return;
-    await this.#parts.settings.setExtraParams(project, value as JsonObject);
-  }
 }
 
 function safeDescribe(modelClass: ModelClass): JsonObject {

@@ -5,6 +5,7 @@
  */
 import type { JsonObject, JsonValue } from '../types.js';
 import type { KeyValueStore } from '../store/types.js';
+import { badRequest } from '../errors.js';
 import { isObject } from '../util/json.js';
 
 export const LABEL_CONFIG_KEY = 'label_config';
@@ -64,4 +65,19 @@ export function labelConfigIn(payload: JsonValue | Record<string, unknown> | und
   if (typeof payload.label_config === 'string') return payload.label_config;
   const project = payload.project;
   return isObject(project) && typeof project.label_config === 'string' ? project.label_config : undefined;
+}
+
+/** /setup's extra_params: an object (Label Studio) or JSON text (older callers); undefined when absent or empty. */
+export function extraParamsIn(raw: unknown): JsonObject | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw badRequest('extra_params must be a JSON object or a string holding one', { field: 'extra_params' });
+    }
+  }
+  if (!isObject(value)) throw badRequest('extra_params must be a JSON object or a string holding one', { field: 'extra_params' });
+  return Object.keys(value).length === 0 ? undefined : (value as JsonObject);
 }

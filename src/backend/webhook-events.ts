@@ -1,15 +1,31 @@
 /**
- * Reads the annotation facts out of Label Studio's webhook payloads, old and new: a single
- * `annotation` (ANNOTATION_CREATED/UPDATED), a list (ANNOTATIONS_CREATED), `annotations: [{id}]`
- * (ANNOTATIONS_DELETED); task data from `task`/`tasks` when newer LS sends it.
+ * Label Studio's webhooks: the annotation facts read out of payloads old and new (a single
+ * `annotation` for ANNOTATION_CREATED/UPDATED, a list for ANNOTATIONS_CREATED, `annotations: [{id}]`
+ * for ANNOTATIONS_DELETED; task data from `task`/`tasks` when newer LS sends it), stored at once,
+ * and training queued when the event (or the TRAIN_EVERY_N_ANNOTATIONS policy) asks for it.
  */
-import type { AnnotatedTask, Annotation } from '../types.js';
-import type { AnnotationInput } from '../store/types.js';
-import { badRequest } from '../errors.js';
+import type { AnnotatedTask, Annotation, JsonObject } from '../types.js';
+import type { AnnotationInput, AnnotationStore } from '../store/types.js';
+import { normalizeProjectId } from '../store/safe-names.js';
+import { badRequest, isMlBackendError, shuttingDown } from '../errors.js';
+import { isObject } from '../util/json.js';
+import type { JobQueue } from './job-queue.js';
+import { labelConfigIn, type ProjectSettings } from './project-settings.js';
+import type { TrainPolicy } from './train-policy.js';
 
 type Obj = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Obj => typeof value === 'object' && value !== null && !Array.isArray(value);
+export interface WebhookReply {
+  status: number;
+  body: JsonObject;
+}
+
+export interface WebhookDeps {
+  settings: ProjectSettings;
+  annotations: AnnotationStore;
+  policy: TrainPolicy;
+  queue: JobQueue;
+}
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]);
 
 /** Annotation events that change the training data. */
@@ -57,4 +73,36 @@ export function annotationsFromTasks(tasks: AnnotatedTask[]): AnnotationInput[] 
   return tasks.flatMap((task) =>
     (task.annotations ?? []).map((annotation) => ({ annotation: { ...annotation, task: task.id }, taskId: task.id, taskData: task.data })),
   );
+}
+
+/** Stores what the event says and answers at once; training runs as a job. */
+export async function receiveWebhook(body: Obj, { settings, annotations, policy, queue }: WebhookDeps): Promise<WebhookReply> {
+  const action = body.action as string;
+  const isTrain = action === 'START_TRAINING';
+  const isAnnotation = ANNOTATION_EVENTS.has(action);
+  const isDelete = DELETE_EVENTS.has(action);
+  if (!isTrain && !isAnnotation && !isDelete) return { status: 200, body: { status: 'Unknown event' } };
+
+  const project = normalizeProjectId((body.project as Obj).id);
+  const carried = labelConfigIn(body);
+  if (carried !== undefined) await settings.rememberLabelConfig(project, carried);
+  const data = { ...body } as JsonObject;
+  delete data.action;
+
+  let changed = 0;
+  if (isAnnotation) {
+    const items = annotationsFromPayload(body);
+    await annotations.upsert(project, items);
+    changed = items.length;
+  } else if (isDelete) {
+    changed = await annotations.remove(project, deletedAnnotationIds(body));
+  }
+  const train = isTrain || policy.onAnnotationEvents(project, Math.max(changed, isDelete ? 0 : 1));
+  if (!train) return { status: 201, body: { status: 'ok', result: { stored: changed, training: false } } };
+  if (isTrain) policy.reset(project);
+  const job = await queue.enqueue('train', project, { event: action, data, immediate: isTrain, refreshAnnotations: isTrain }).catch((error: unknown) => {
+    const stored = isMlBackendError(error) && error.code === 'MLB_ERR_SHUTTING_DOWN' && changed > 0;
+    throw stored ? shuttingDown('the annotations were stored, but no training is queued') : error;
+  });
+  return { status: 201, body: { status: 'ok', job: job.id, job_id: job.id, result: { stored: changed, training: true, job: job.id } } };
 }

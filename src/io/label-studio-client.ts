@@ -8,7 +8,7 @@ import { ConfigError, TaskDataError } from '../errors.js';
 import type { AnnotatedTask } from '../types.js';
 import { isObject } from '../util/json.js';
 import { readExcerpt, readLimited, networkReason } from './http-body.js';
-import { isWellFormedJwt, jwtPayload } from './jwt.js';
+import { ApiKeyAuth, isWellFormedJwt } from './api-key.js';
 
 export { isWellFormedJwt };
 
@@ -37,8 +37,6 @@ const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const DEFAULT_EXPORT_TIMEOUT_MS = 300_000;
 const MAX_EXPORT_BYTES = 512 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
-/** Refresh a personal access token's access token this long before it expires. */
-const EXPIRY_SKEW_MS = 30_000;
 const CLOUD_PREFIXES = ['s3:', 'gs:', 'azure-blob:'];
 const ENV_HINT = 'set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY';
 
@@ -51,8 +49,7 @@ export class LabelStudioClient {
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
   readonly #exportTimeoutMs: number;
-  #access: { token: string; expiresAt: number } | undefined;
-  #refreshing: Promise<string> | undefined;
+  readonly #auth: ApiKeyAuth | undefined;
 
   constructor(options: LabelStudioClientOptions = {}) {
     const url = options.url?.trim() || undefined;
@@ -76,6 +73,7 @@ export class LabelStudioClient {
     }
     this.#apiKey = options.apiKey?.trim() || undefined;
     this.#fetch = options.fetchImpl ?? globalThis.fetch;
+    this.#auth = this.#apiKey === undefined ? undefined : new ApiKeyAuth(this.#apiKey, this.url, this.#fetch, (url) => this.#describe(url));
     this.#timeoutMs = positive('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
     this.#maxBytes = positive('maxBytes', options.maxBytes, DEFAULT_MAX_BYTES);
     this.#exportTimeoutMs = positive('exportTimeoutMs', options.exportTimeoutMs, DEFAULT_EXPORT_TIMEOUT_MS);
@@ -158,7 +156,7 @@ export class LabelStudioClient {
     try {
       for (let hop = 0; ; hop++) {
         const headers: Record<string, string> = { Accept: '*/*' };
-        if (this.#isLabelStudio(current) && this.#apiKey) headers['Authorization'] = await this.#authorization(combined);
+        if (this.#isLabelStudio(current) && this.#auth) headers['Authorization'] = await this.#auth.header(combined);
         const response = await this.#fetch(current, { headers, redirect: 'manual', signal: combined });
         const location = response.headers.get('location');
         if (response.status >= 300 && response.status < 400 && location) {
@@ -191,45 +189,6 @@ export class LabelStudioClient {
         `Could not download ${what} from ${this.#describe(current)}: ${this.#scrub(networkReason(error))}`,
       );
     }
-  }
-
-  /** The Authorization value; a personal access token (a JWT refresh token) is exchanged first. */
-  async #authorization(signal: AbortSignal): Promise<string> {
-    const key = this.#apiKey as string;
-    const payload = jwtPayload(key);
-    if (!payload) return `Token ${key}`;
-    if (payload['token_type'] !== 'refresh') return `Bearer ${key}`;
-    if (this.#access && this.#access.expiresAt > Date.now()) return `Bearer ${this.#access.token}`;
-    // One exchange at a time: concurrent downloads share it.
-    this.#refreshing ??= this.#refresh(key, signal).finally(() => {
-      this.#refreshing = undefined;
-    });
-    return `Bearer ${await this.#refreshing}`;
-  }
-
-  async #refresh(key: string, signal: AbortSignal): Promise<string> {
-    const url = `${this.url as string}/api/token/refresh/`;
-    const response = await this.#fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ refresh: key }),
-      redirect: 'error',
-      signal,
-    });
-    const body: unknown = await response.json().catch(() => undefined);
-    const access = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['access'] : undefined;
-    if (!response.ok || typeof access !== 'string' || access === '') {
-      throw new TaskDataError(
-        `Label Studio did not accept LABEL_STUDIO_API_KEY as a personal access token: HTTP ${response.status} ` +
-          `from ${this.#describe(url)} (create a new token in Label Studio, Account & Settings)`,
-        { upstream_status: response.status },
-      );
-    }
-    const exp = jwtPayload(access)?.['exp'];
-    // Without an expiry the token is used for this request only.
-    const expiresAt = typeof exp === 'number' ? exp * 1000 - EXPIRY_SKEW_MS : 0;
-    this.#access = { token: access, expiresAt };
-    return access;
   }
 
   #isLabelStudio(url: string): boolean {
@@ -271,7 +230,7 @@ export class LabelStudioClient {
   /** Removes the key and the current access token from text bound for a message. */
   #scrub(text: string): string {
     let out = text;
-    for (const secret of [this.#apiKey, this.#access?.token]) {
+    for (const secret of [this.#apiKey, this.#auth?.accessToken]) {
       if (secret) out = out.split(secret).join('***');
     }
     return out;

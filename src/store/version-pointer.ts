@@ -7,6 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { errnoCode, writeFileAtomic } from '../util/fs.js';
 import { errorMessage } from '../util/json.js';
+import { Listeners } from '../util/listeners.js';
 import { isSafeVersion } from './safe-names.js';
 import type { CurrentChangeListener, VersionPointer } from './types.js';
 
@@ -39,7 +40,7 @@ export class FileVersionPointer implements VersionPointer {
   readonly #fileOf: (project: string) => string;
   readonly #pollMs: number;
   readonly #seen = new Map<string, Seen>();
-  readonly #listeners = new Set<CurrentChangeListener>();
+  readonly #listeners = new Listeners<string>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -61,15 +62,13 @@ export class FileVersionPointer implements VersionPointer {
     await writeFileAtomic(file, `${version}\n`);
     const before = this.#seen.get(project)?.version;
     this.#seen.set(project, { version, stamp: await stampOf(file).catch(() => 'unreadable') });
-    if (before !== version) this.#emit(project);
+    if (before !== version) this.#listeners.emit(project);
   }
 
   watch(listener: CurrentChangeListener): () => void {
-    this.#listeners.add(listener);
+    const unsubscribe = this.#listeners.add(listener);
     this.#schedule();
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return unsubscribe;
   }
 
   close(): void {
@@ -98,22 +97,13 @@ export class FileVersionPointer implements VersionPointer {
         if (stamp === seen.stamp) continue;
         const { version } = await readPointer(file);
         this.#seen.set(project, { version, stamp });
-        if (version !== seen.version) this.#emit(project);
+        if (version !== seen.version) this.#listeners.emit(project);
       } catch {
         // A file being replaced or a transient error: the next pass looks again.
       }
     }
   }
 
-  #emit(project: string): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(project);
-      } catch {
-        // A listener's failure is its own; the others still hear of the change.
-      }
-    }
-  }
 }
 
 async function readPointer(file: string): Promise<{ version: string | null; problem?: string }> {
