@@ -33,7 +33,7 @@ class Typed extends LabelStudioMLBase<Params, Output> {
 
   override async fit(request: FitRequest): Promise<FitResult<Output>> {
     expectTypeOf(request.signal).toEqualTypeOf<AbortSignal>();
-    expectTypeOf(request.onProgress).parameter(0).toEqualTypeOf<TrainProgress>();
+    expectTypeOf<FitRequest['onProgress']>().parameter(0).toEqualTypeOf<TrainProgress>();
     return { labels: ['A'], model_dir: request.workdir };
   }
 }
@@ -104,4 +104,4 @@ void backend.stores;
 void backend.queue;
 // @ts-expect-error the registry is private
 void backend.registry;
-expectTypeOf(backend.onJobEvent).parameter(0).toEqualTypeOf<(event: JobEvent) => void>();
+expectTypeOf<MLBackend['onJobEvent']>().parameter(0).toEqualTypeOf<(event: JobEvent) => void>();
