@@ -4,9 +4,9 @@
  * `model.save(h)`, `tf.loadLayersModel(h)` or `tf.loadGraphModel(h)`; no router is registered,
  * so it coexists with tfjs-node.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { writeFileAtomic } from '../util/fs.js';
 import { tf } from './runtime.js';
 
 export const MODEL_JSON = 'model.json';
@@ -43,7 +43,6 @@ export function fileSystemIO(dirOrModelJson: string): tf.io.IOHandler {
       // Weights first, model.json last: a reader that finds model.json finds complete weights.
       await writeFileAtomic(join(dir, WEIGHTS_BIN), new Uint8Array(weights));
       await writeFileAtomic(modelJsonPath, Buffer.from(JSON.stringify(modelJson), 'utf8'));
-      await fsyncDir(dir);
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
 
@@ -91,37 +90,3 @@ async function readShard(dir: string, manifestPath: string): Promise<ArrayBuffer
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
-/** Write to a temp sibling, fsync, rename over the target. */
-async function writeFileAtomic(target: string, data: Uint8Array): Promise<void> {
-  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-/** Persist the renames; some platforms refuse to open a directory, which is harmless. */
-async function fsyncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    /* best effort */
-  }
-}

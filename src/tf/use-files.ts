@@ -3,10 +3,9 @@
  * downloader. The encoder is third-party data: it is fetched once on a connected machine,
  * checked byte for byte against these SHA-256s, and shipped as a directory (USE_MODEL_DIR).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hashFile } from '../util/fs.js';
 
 /** Where fetch-model puts the files by default (relative to the working directory). */
 export const DEFAULT_USE_DIR = '.cache/use-lite';
@@ -61,15 +60,9 @@ export async function checkFile(path: string, spec: UseFileSpec): Promise<string
     return `${spec.name}: missing`;
   }
   if (size !== spec.bytes) return `${spec.name}: size ${size} B, expected ${spec.bytes} B`;
-  const actual = await sha256File(path);
+  const actual = (await hashFile(path)).sha256;
   if (actual !== spec.sha256) return `${spec.name}: sha256 ${actual}, expected ${spec.sha256}`;
   return null;
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 export type DownloadEvent =
