@@ -82,6 +82,8 @@ export async function sealWorkdir(workdir: string, version: string): Promise<{ c
 export class CheckpointVerifier {
   /** Verdicts keyed by version dir, valid while the fingerprint (stats of every file) is unchanged. */
   readonly #verdicts = new LRUCache<string, { fingerprint: string; verdict: Verdict }>({ max: 4096 });
+  /** Files hashed to verify versions (not counting promotion's own hashing). */
+  filesHashed = 0;
 
   /** Checks `dir` against its manifest: stats always, hashes only for files whose stats changed. */
   async verify(dir: string): Promise<Verdict> {
@@ -99,6 +101,7 @@ export class CheckpointVerifier {
     if (typeof fingerprint !== 'string') return { ok: false, reason: fingerprint.problem, ...base };
     const cached = this.#verdicts.get(dir);
     if (cached?.fingerprint === fingerprint) return cached.verdict;
+    this.filesHashed += entries.length;
     const verdict = await check(dir, entries, base);
     this.#verdicts.set(dir, { fingerprint, verdict });
     return verdict;

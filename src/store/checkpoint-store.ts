@@ -71,6 +71,11 @@ export class FsCheckpointStore implements CheckpointStore {
     });
   }
 
+  /** Files hashed to verify checkpoints since this store opened; a promoted version is not hashed again. */
+  get filesHashed(): number {
+    return this.#verifier.filesHashed;
+  }
+
   async begin(project: string): Promise<PendingCheckpoint> {
     const projectDir = this.#projectDir(project);
     try {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { LabelConfigError } from '../../src/errors.js';
-import { buildLabelMap, getFirstTagOccurrence, parseLabelConfig } from '../../src/model/label-config.js';
+import { LabelInterface, buildLabelMap, getFirstTagOccurrence, parseLabelConfig, parsedView } from '../../src/model/label-config.js';
 
 /** PROTOCOL.md §2.6 worked example (= the T9/T14 config with `$text`). */
 const SENTIMENT_CONFIG =
@@ -305,5 +305,42 @@ describe('buildLabelMap (T7)', () => {
 
   it('throws LabelConfigError for an unknown control', () => {
     expect(() => buildLabelMap(configWith(''), 'nope', ['car'])).to.throw(LabelConfigError, /"nope".*controls: label/);
+  });
+});
+
+describe('LabelInterface: the one parsed model of a config (issue 11)', () => {
+  const XML =
+    '<View><Text name="text" value="$text" granularity="word"/><Image name="img" value="$image"/>' +
+    '<Choices name="topic" toName="text" choice="multiple" required="true" showInLine="true"><Choice value="Sport" hotkey="s"/><Choice value="Politics" alias="pol"/></Choices>' +
+    '<RectangleLabels name="box" toName="img,missing" perRegion="true" whenTagName="topic"><Label value="Car" background="red"/></RectangleLabels></View>';
+
+  it('keeps every attribute of controls, labels and objects, and the flags models ask for', () => {
+    const li = LabelInterface.parse(XML);
+    const topic = li.control('topic');
+    expect(topic).to.include({ name: 'topic', type: 'Choices', multiple: true, required: true, perRegion: false, dynamicLabels: false });
+    expect(topic.attributes).to.deep.equal({ name: 'topic', toName: 'text', choice: 'multiple', required: 'true', showInLine: 'true' });
+    expect(topic.labels).to.deep.equal(['Sport', 'pol']);
+    expect(topic.labelTags.map((label) => label.attributes)).to.deep.equal([{ value: 'Sport', hotkey: 's' }, { value: 'Politics', alias: 'pol' }]);
+    expect(topic.objects.map((object) => [object.name, object.type, object.value, object.attributes.granularity])).to.deep.equal([['text', 'Text', 'text', 'word']]);
+    const box = li.control('box');
+    expect(box).to.include({ multiple: false, required: false, perRegion: true });
+    expect(box.toName).to.deep.equal(['img', 'missing']);
+    expect(box.objects.map((object) => object.name)).to.deep.equal(['img']); // unknown targets dropped, as in Python
+    expect(box.conditionals).to.deep.equal({ type: 'tag', name: 'topic' });
+    expect(li.controlsOfType('Choices', 'Labels').map((control) => control.name)).to.deep.equal(['topic']);
+    expect(li.findObject('img')?.type).to.equal('Image');
+  });
+
+  it('is the source of the Python view, parsed once per text', () => {
+    const li = LabelInterface.parse(XML);
+    expect(LabelInterface.parse(XML)).to.equal(li);
+    expect(parsedView(li)).to.equal(parseLabelConfig(XML));
+    expect(parseLabelConfig(XML).topic?.labels_attrs.pol).to.deep.equal({ value: 'Politics', alias: 'pol' });
+    expect(Object.isFrozen(li.control('topic').attributes)).to.equal(true);
+  });
+
+  it('names the controls there are when asked for one that is not', () => {
+    expect(() => LabelInterface.parse(XML).control('nope')).to.throw(LabelConfigError, 'No control tag named "nope" in the label config; controls: topic, box');
+    expect(LabelInterface.forConfig('  ').controls).to.deep.equal([]);
   });
 });

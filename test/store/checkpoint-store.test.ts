@@ -42,6 +42,44 @@ describe('store/checkpoint-store', () => {
     return pending;
   }
 
+  it('hashes a checkpoint once: what promotion hashed is not hashed again to load or list it (issue 11)', async () => {
+    const pending = await train('1');
+    expect(store.filesHashed).to.equal(0);
+    await store.loadCurrent('1');
+    await store.load('1', pending.version);
+    await store.list('1');
+    expect(store.filesHashed, 'verification re-hashed what promotion had just hashed').to.equal(0);
+    // Another process (a fresh store) verifies every file once, then trusts the unchanged stats.
+    const other = new FsCheckpointStore(root, { onProblem: () => undefined });
+    await other.load('1', pending.version);
+    await other.loadCurrent('1');
+    expect(other.filesHashed).to.equal(4); // model.json, weights.bin, train_output.json, job.json
+  });
+
+  it('announces a new current version: at once in this store, within the poll interval from another store', async () => {
+    const first = await train('1');
+    const second = await train('1');
+    const watcher = new FsCheckpointStore(root, { onProblem: () => undefined, pollMs: 50 });
+    try {
+      const heardHere: string[] = [];
+      const heardThere: string[] = [];
+      store.onCurrentChange((project) => heardHere.push(project));
+      watcher.onCurrentChange((project) => heardThere.push(project));
+      expect((await watcher.loadCurrent('1'))?.version).to.equal(second.version); // the watcher has seen project 1
+      await store.setCurrent('1', first.version);
+      expect(heardHere).to.deep.equal(['1']);
+      const deadline = Date.now() + 5000;
+      while (heardThere.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(heardThere).to.deep.equal(['1']);
+      expect((await watcher.loadCurrent('1'))?.version).to.equal(first.version);
+      await store.setCurrent('1', first.version); // no change, no news
+      expect(heardHere).to.deep.equal(['1']);
+    } finally {
+      watcher.close();
+      store.close();
+    }
+  });
+
   it('begins a fresh, uniquely named workdir', async () => {
     const first = await store.begin('1');
     const second = await store.begin('1');
