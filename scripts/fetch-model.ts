@@ -3,14 +3,14 @@
  *
  *   tsx scripts/fetch-model.ts [--dir <dir>] [--base-url <url>]
  *
- * Default dir: $USE_MODEL_DIR, else .cache/use-lite (relative to the working directory).
+ * Default dir: $USE_MODEL_DIR, else $USE_CACHE_DIR (default .cache/use-lite), as the text classifier reads them.
  * Exit 0 when every file is verified; otherwise 1 with a one-line reason on stderr.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { TEXT_CLASSIFIER_SETTINGS, readSetting } from '../src/index.js';
 import {
-  DEFAULT_USE_DIR,
   USE_LITE_CATALOG,
   downloadUseFiles,
   verifyUseDir,
@@ -19,7 +19,7 @@ import {
 } from '../src/tf/use-files.js';
 
 export interface FetchUseModelOptions {
-  /** Target directory. @default $USE_MODEL_DIR or .cache/use-lite */
+  /** Target directory. @default $USE_MODEL_DIR, else $USE_CACHE_DIR (.cache/use-lite) */
   dir?: string;
   /** Mirror of the catalogue's base URL. */
   baseUrl?: string;
@@ -34,7 +34,8 @@ export interface FetchUseModelOptions {
 /** Downloads and verifies into the directory; resolves with its absolute path, throws on any failure. */
 export async function fetchUseModel(opts: FetchUseModelOptions = {}): Promise<{ dir: string }> {
   const env = opts.env ?? process.env;
-  const dir = resolve(opts.dir ?? (env['USE_MODEL_DIR'] || DEFAULT_USE_DIR));
+  const settings = TEXT_CLASSIFIER_SETTINGS;
+  const dir = resolve(opts.dir ?? readSetting(settings.useModelDir, env) ?? readSetting(settings.useCacheDir, env));
   const catalog = opts.catalog ?? USE_LITE_CATALOG;
   const log = opts.log ?? ((line: string) => console.log(line));
   const total = catalog.files.reduce((n, f) => n + f.bytes, 0);
