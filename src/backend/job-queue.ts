@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { JobRecord, JsonObject, TrainProgress } from '../types.js';
 import type { JobStore } from '../store/types.js';
+import { recordProgress } from './job-history.js';
 
 export interface TrainTrigger {
   event: string;
@@ -218,7 +219,7 @@ export class JobQueue extends EventEmitter {
     this.emit('started', record);
     try {
       const outcome = await this.#options.run(job, (progress) => {
-        record.progress = progress;
+        recordProgress(record, progress, new Date(this.#now()));
         this.emit('progress', record);
       });
       Object.assign(record, outcome);

@@ -2,7 +2,7 @@
  * The application: one MLBackend that the HTTP routes and the CLI call (setup, predict, webhook,
  * train, versions, job status). It owns the warm model registry and the training job queue.
  */
-import type { AnnotatedTask, JobRecord, JsonObject, JsonValue, Task } from '../types.js';
+import type { AnnotatedTask, JobRecord, JsonObject, JsonValue, ProjectOverview, Task } from '../types.js';
 import type { BackendConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ModelClass } from '../model/base.js';
@@ -15,6 +15,7 @@ import { badRequest, MlBackendError } from '../errors.js';
 import { loadModelClass, type ModelModuleRef } from './model-module.js';
 import { ModelRegistry, INITIAL_VERSION } from './model-registry.js';
 import { JobQueue } from './job-queue.js';
+import { buildOverview } from './overview.js';
 import { Trainer } from './trainer.js';
 import { InlineFitRunner, WorkerFitRunner, type FitRunner } from './fit-runner.js';
 import { TrainPolicy } from './train-policy.js';
@@ -285,6 +286,20 @@ export class MLBackend {
     this.registry.setServed(project, await this.stores.checkpoints.load(project, version));
     this.logger.info({ project, version }, 'served version selected');
     return { model_version: version, project };
+  }
+
+  /** Every project with its config, annotations, versions and jobs: what the /ui page shows. */
+  overview(): Promise<ProjectOverview[]> {
+    const { checkpoints, annotations, jobs } = this.stores;
+    return buildOverview({
+      projects: () => checkpoints.listProjects(),
+      versions: (project) => checkpoints.list(project),
+      servedVersion: (project) => this.registry.servedVersion(project),
+      labelConfig: (project) => this.settings.labelConfig(project),
+      annotationCounts: (project) => annotations.counts(project),
+      activeJobs: (project) => this.queue.active(project),
+      recentJobs: (project, limit) => jobs.listByProject(project, limit),
+    });
   }
 
   /** Stops training (cancelling or finishing jobs), disposes models and closes the stores. */
