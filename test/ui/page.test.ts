@@ -21,7 +21,7 @@ async function versionRows(section: Locator): Promise<Array<[string, string]>> {
   for (let i = 0; i < (await rows.count()); i++) {
     const cells = rows.nth(i).locator('td');
     // The serving cell's button also holds text for screen readers ("version … of project …").
-    result.push([(await cells.first().innerText()).trim(), (await cells.last().innerText()).trim().split('\n')[0]!]);
+    result.push([(await cells.first().innerText()).trim(), (await cells.nth(1).innerText()).trim().split('\n')[0]!]);
   }
   return result;
 }
@@ -157,6 +157,11 @@ describe('/ui page in headless Chromium', function () {
     const firstJob = await recent.locator('tbody tr').first().locator('td').allInnerTexts();
     expect(firstJob.slice(0, 2)).to.deep.equal([jobId, 'succeeded']);
     expect(firstJob).to.include(newest?.[0]);
+    // The finished job's loss curve, from its history (/job_status), on request.
+    await recent.getByRole('button', { name: `Loss curve of job ${jobId}` }).click();
+    const past = page.locator('#project-41-past-curve');
+    await past.locator('.uplot canvas').first().waitFor();
+    expect(await past.locator('details.data-table tbody tr').count()).to.equal(40);
   });
 
   it('ran with no console error and no CSP violation, and the CSP really blocks inline script', async () => {

@@ -32,14 +32,14 @@ export function formatDuration(ms) {
 
 /** Metric keys the recipes write, in the order the versions table shows them. */
 const METRIC_LABELS = {
-  val_accuracy: 'Accuracy (validation)',
-  val_macro_f1: 'Macro-F1 (validation)',
-  train_accuracy: 'Accuracy (training rows)',
-  train_macro_f1: 'Macro-F1 (training rows)',
+  val_accuracy: 'Accuracy (val)',
+  val_macro_f1: 'Macro-F1 (val)',
+  train_accuracy: 'Accuracy (train)',
+  train_macro_f1: 'Macro-F1 (train)',
   accuracy: 'Accuracy',
   macro_f1: 'Macro-F1',
   loss: 'Loss',
-  val_loss: 'Loss (validation)',
+  val_loss: 'Loss (val)',
   train_size: 'Training rows',
   val_size: 'Validation rows',
 };

@@ -19,7 +19,7 @@ function progressFigures(progress = {}) {
 /** A few headline figures of a finished job. */
 function jobOutcome(job) {
   if (job.state === 'failed' || job.state === 'cancelled') return job.error ?? job.state;
-  const metrics = Object.keys(job.metrics ?? {}).filter((key) => !isCountMetric(key)).sort(compareMetrics).slice(0, 3);
+  const metrics = Object.keys(job.metrics ?? {}).filter((key) => !isCountMetric(key)).sort(compareMetrics).slice(0, 2);
   return metrics.map((key) => `${metricLabel(key)} ${formatNumber(job.metrics[key])}`).join(' · ') || '—';
 }
 
@@ -133,19 +133,19 @@ export class JobsView {
     const rows = recent.map((job) => [
       h('code', { text: job.id }),
       h('span', { class: `state state-${job.state}`, text: job.state }),
+      job.startedAt
+        ? h('button', { type: 'button', 'data-focus-key': `curve:${job.id}`, 'aria-controls': this.pastCurve.id, onclick: () => this.#showPast(job.id) }, 'Loss curve', h('span', { class: 'visually-hidden', text: ` of job ${job.id}` }))
+        : '—',
       job.triggers > 1 ? `${job.event} (${job.triggers}×)` : job.event,
       time(job.startedAt ?? job.createdAt, formatDate(job.startedAt ?? job.createdAt)),
       formatDuration(job.durationMs),
       job.annotationCount === undefined ? '—' : formatNumber(job.annotationCount),
       job.version ? h('code', { text: job.version }) : '—',
-      jobOutcome(job),
-      job.startedAt
-        ? h('button', { type: 'button', 'data-focus-key': `curve:${job.id}`, 'aria-controls': this.pastCurve.id, onclick: () => this.#showPast(job.id) }, 'Loss curve', h('span', { class: 'visually-hidden', text: ` of job ${job.id}` }))
-        : '—',
+      h('span', { class: job.state === 'succeeded' ? 'outcome' : null, text: jobOutcome(job) }),
     ]);
     replaceChildren(
       this.recentBox,
-      scroller(`Recent training jobs of project ${this.project}`, table({ headers: ['Job', 'State', 'Trigger', 'Started', 'Duration', 'Annotations', 'New version', 'Outcome', 'Curve'], rows })),
+      scroller(`Recent training jobs of project ${this.project}`, table({ headers: ['Job', 'State', 'Curve', 'Trigger', 'Started', 'Duration', 'Annotations', 'New version', 'Outcome'], rows })),
     );
   }
 

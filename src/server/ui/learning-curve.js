@@ -6,7 +6,7 @@ import { dataTable, lineChart } from './charts.js';
 import { h, idPart, replaceChildren } from './dom.js';
 import { compareMetrics, isCountMetric, isLossMetric, metricLabel } from './format.js';
 
-/** Preferred metrics, best first; the default is the one most versions have (ties: this order). */
+/** Preferred metrics, best first. */
 const PREFERRED = ['val_macro_f1', 'macro_f1', 'val_accuracy', 'accuracy', 'train_macro_f1', 'train_accuracy'];
 
 function metricKeys(versions) {
@@ -20,9 +20,11 @@ function metricKeys(versions) {
   return counts;
 }
 
+/** The first preferred metric that draws a curve (two versions or more), else the most common one. */
 function defaultMetric(counts) {
   const rank = (key) => (PREFERRED.includes(key) ? PREFERRED.indexOf(key) : PREFERRED.length);
-  return [...counts.keys()].sort((a, b) => counts.get(b) - counts.get(a) || rank(a) - rank(b) || compareMetrics(a, b))[0];
+  const curve = (key) => ((counts.get(key) ?? 0) >= 2 ? 0 : 1);
+  return [...counts.keys()].sort((a, b) => curve(a) - curve(b) || rank(a) - rank(b) || counts.get(b) - counts.get(a) || compareMetrics(a, b))[0];
 }
 
 export class LearningCurve {

@@ -6,7 +6,7 @@
 import { selectVersion, startTraining } from './api.js';
 import { confirmAction } from './dialog.js';
 import { h, idPart, replaceChildren, scroller, table, time } from './dom.js';
-import { compareMetrics, formatDate, formatDuration, formatNumber, metricLabel, plural } from './format.js';
+import { compareMetrics, formatDate, formatDuration, formatNumber, isCountMetric, metricLabel, plural } from './format.js';
 import { JobsView } from './jobs-view.js';
 import { LearningCurve } from './learning-curve.js';
 
@@ -16,6 +16,13 @@ const SUMMARY_COLUMNS = [
   ['epochs', 'Epochs'],
   ['embedder', 'Encoder'],
 ];
+
+/** Rows trained on, with the training/validation split when the recipe made one. */
+function rowsCell(version) {
+  const { train_size: train, val_size: val } = version.metrics ?? {};
+  const total = formatNumber(version.summary.samples);
+  return typeof train === 'number' && typeof val === 'number' && val > 0 ? `${total} (${formatNumber(train)} train / ${formatNumber(val)} validation)` : total;
+}
 
 export class ProjectView {
   constructor(project, actions) {
@@ -69,24 +76,27 @@ export class ProjectView {
       replaceChildren(this.versionsBox, h('p', { class: 'muted', text: 'No trained version yet: the project serves untrained predictions.' }));
       return;
     }
-    const metricKeys = [...new Set(versions.flatMap((v) => Object.keys(v.metrics ?? {})))].sort(compareMetrics);
+    const metricKeys = [...new Set(versions.flatMap((v) => Object.keys(v.metrics ?? {})))].filter((key) => !isCountMetric(key)).sort(compareMetrics);
     const summaryColumns = SUMMARY_COLUMNS.filter(([key]) => versions.some((v) => v.summary[key] !== undefined));
-    const headers = ['Version', 'Created', 'Annotations', ...metricKeys.map(metricLabel), ...summaryColumns.map(([, label]) => label), 'Duration', 'Serving'];
+    const headers = ['Version', 'Serving', 'Created', 'Annotations', ...metricKeys.map(metricLabel), ...summaryColumns.map(([, label]) => label), 'Duration'];
     const newestFirst = [...versions].reverse();
     const rows = newestFirst.map((v) => [
       h('code', { text: v.version }),
+      this.#servingCell(v),
       time(v.createdAt, formatDate(v.createdAt)),
       v.annotationCount === undefined ? '—' : formatNumber(v.annotationCount),
       ...metricKeys.map((key) => formatNumber(v.metrics?.[key])),
-      ...summaryColumns.map(([key]) => (typeof v.summary[key] === 'number' ? formatNumber(v.summary[key]) : String(v.summary[key] ?? '—'))),
+      ...summaryColumns.map(([key]) => (key === 'samples' ? rowsCell(v) : typeof v.summary[key] === 'number' ? formatNumber(v.summary[key]) : String(v.summary[key] ?? '—'))),
       formatDuration(v.durationMs),
-      this.#servingCell(v),
     ]);
     const body = table({ headers, rows, className: 'versions' });
     newestFirst.forEach((v, i) => {
       if (v.current) body.tBodies[0].rows[i].classList.add('current');
     });
-    replaceChildren(this.versionsBox, scroller(`Versions of project ${this.project}`, body));
+    const split = metricKeys.some((key) => key.startsWith('val_') || key.startsWith('train_'))
+      ? h('p', { class: 'muted note', text: '(val): measured on a held-out validation split. (train): measured on the training rows themselves, reported when there are too few labels for a split.' })
+      : null;
+    replaceChildren(this.versionsBox, scroller(`Versions of project ${this.project}`, body), split);
   }
 
   #servingCell(v) {
