@@ -82,12 +82,13 @@ function seriesOptions(spec, index) {
  * the edges, and scores that live in [0, 1] never drawn outside it.
  */
 function padRange(bounded) {
-  return (_u, min, max) => {
+  /** @type {(u: unknown, min: number | null, max: number | null) => [number, number]} */
+  const range = (_u, min, max) => {
     if (min === null || max === null) return [0, 1];
     const pad = min === max ? Math.abs(min) * 0.1 || 1 : (max - min) * 0.08;
-    const range = [min - pad, max + pad];
-    return bounded && min >= 0 && max <= 1 ? [Math.max(0, range[0]), Math.min(1, range[1])] : range;
+    return bounded && min >= 0 && max <= 1 ? [Math.max(0, min - pad), Math.min(1, max + pad)] : [min - pad, max + pad];
   };
+  return range;
 }
 
 /**

@@ -3,13 +3,13 @@
  * returns to the control that asked.
  */
 
-const dialog = () => document.getElementById('confirm-dialog');
+const dialog = () => /** @type {HTMLDialogElement} */ (document.getElementById('confirm-dialog'));
 
 /** Resolves true when the person confirms. */
 export function confirmAction({ title, text, confirmLabel }) {
   const box = dialog();
   const ok = box.querySelector('[data-confirm]');
-  const cancel = box.querySelector('[data-cancel]');
+  const cancel = /** @type {HTMLButtonElement} */ (box.querySelector('[data-cancel]'));
   const opener = document.activeElement;
   box.querySelector('h2').textContent = title;
   box.querySelector('p').textContent = text;

@@ -42,7 +42,10 @@ export function replaceChildren(parent, ...children) {
   }
 }
 
-/** A table: a caption, header cells and rows of cells (strings or nodes). */
+/**
+ * A table: a caption, header cells and rows of cells (strings or nodes).
+ * @param {{ caption?: string, headers: Array<string | Node>, rows: Array<Array<string | Node>>, className?: string }} spec
+ */
 export function table({ caption, headers, rows, className }) {
   return h(
     'table',
