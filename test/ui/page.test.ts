@@ -57,6 +57,7 @@ describe('/ui page in headless Chromium', function () {
     await train(server, 41);
     await annotate(server, 41, PLAIN_CONFIG, 2);
     await train(server, 41);
+    // Four annotations of one class: the toy cannot train on them, so the page also shows a failed job.
     await annotate(server, 42, HOSTILE_CONFIG, 4);
     await train(server, 42);
     versions = (await server.http.get('/versions?project=41').expect(200)).body.versions;
