@@ -88,3 +88,16 @@ export interface JobRecord {
   error?: string;
   metrics?: Record<string, number>;
 }
+
+/** One project as the /ui page shows it (GET /ui/api/projects). */
+export interface ProjectOverview {
+  project: string;
+  /** One entry per control tag of the label config (from the parsed config model). */
+  labelConfig: { controls: Array<{ name: string; type: string; toName: string[]; labels: string[]; attributes: Record<string, string> }>; raw: string };
+  annotations: { usable: number; cancelled: number; tasks: number };
+  currentVersion: string;
+  versions: Array<{ version: string; createdAt: string; current: boolean; corrupt?: string; annotationCount?: number;
+                    metrics?: Record<string, number>; durationMs?: number; summary: Record<string, string | number | boolean> }>;
+  /** recent: newest first, at most 10. */
+  jobs: { running?: JobRecord; pending?: JobRecord; recent: JobRecord[] };
+}

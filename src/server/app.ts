@@ -11,6 +11,7 @@ import { authMiddleware } from './auth.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { Metrics } from './metrics.js';
 import { createRouter } from './routes.js';
+import { addUiRoutes } from './ui-routes.js';
 
 export interface AppHandle {
   app: Koa;
@@ -71,7 +72,7 @@ export function createApp(backend: MLBackend): AppHandle {
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       metrics.requests.inc({ route, method: ctx.method, status: String(ctx.status) });
       metrics.latency.observe({ route }, seconds);
-      if (route !== '/health' && route !== '/metrics') {
+      if (route !== '/health' && route !== '/metrics' && route !== '/ui/api/projects') {
         httpLogger.info({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
       }
     }
@@ -94,6 +95,7 @@ export function createApp(backend: MLBackend): AppHandle {
   );
   app.use(limitDepth);
   const router = createRouter(backend, metrics);
+  addUiRoutes(router, backend);
   // notFound wraps the router so allowedMethods (405/501) runs before a route miss becomes a 404.
   app.use(notFound);
   app.use(router.routes());

@@ -1,0 +1,178 @@
+/**
+ * Issue 15 in a real browser: headless Chromium drives the /ui page of the real server (toy
+ * model, real training in the worker). One browser and one page for the whole file.
+ * Screenshots are taken as the tests pass: into docs/ for the README with UPDATE_SCREENSHOTS=1
+ * (`npm run screenshots`), else into a temporary directory, so a test run leaves the tree clean.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Locator, Page } from 'playwright-core';
+import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
+import { cspViolations, launchBrowser, type TestBrowser } from './browser.js';
+import { HOSTILE_CONFIG, HOSTILE_LABEL, PLAIN_CONFIG, annotate, servedVersion, train } from './projects.js';
+
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? fileURLToPath(new URL('../../docs/', import.meta.url)) : fs.mkdtempSync(path.join(os.tmpdir(), 'ui-shots-'));
+const screenshot = (name: string) => path.join(SCREENSHOTS, name);
+
+/** Versions table rows, newest first, as [version, serving cell's visible label]. */
+async function versionRows(section: Locator): Promise<Array<[string, string]>> {
+  const rows = section.locator('table.versions tbody tr');
+  const result: Array<[string, string]> = [];
+  for (let i = 0; i < (await rows.count()); i++) {
+    const cells = rows.nth(i).locator('td');
+    // The serving cell's button also holds text for screen readers ("version … of project …").
+    result.push([(await cells.first().innerText()).trim(), (await cells.nth(1).innerText()).trim().split('\n')[0]!]);
+  }
+  return result;
+}
+
+/** The version the page marks as serving. */
+async function servingOnPage(section: Locator): Promise<string | undefined> {
+  return (await versionRows(section)).find(([, serving]) => serving === 'Serving')?.[0];
+}
+
+const focusKey = (page: Page) => page.evaluate('document.activeElement?.getAttribute("data-focus-key") ?? document.activeElement?.tagName');
+
+/** Presses Tab until the focused element has `key` (at most `limit` presses): proves it is reachable by keyboard. */
+async function tabTo(page: Page, key: string, limit = 120): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    if ((await focusKey(page)) === key) return;
+  }
+  throw new Error(`${key} not reached with ${limit} Tab presses`);
+}
+
+describe('/ui page in headless Chromium', function () {
+  this.timeout(90_000);
+  let server: TestServer;
+  let browser: TestBrowser;
+  let page: Page;
+  let project: Locator;
+  let versions: string[];
+
+  before(async () => {
+    server = await startTestServer({ env: { TRAIN_EVERY_N_ANNOTATIONS: '0' } });
+    await annotate(server, 41, PLAIN_CONFIG, 6);
+    await server.http.post('/setup').send({ project: '41', extra_params: { epochs: 15 } }).expect(200);
+    await train(server, 41);
+    await annotate(server, 41, PLAIN_CONFIG, 2);
+    await train(server, 41);
+    // Four annotations of one class: the toy cannot train on them, so the page also shows a failed job.
+    await annotate(server, 42, HOSTILE_CONFIG, 4);
+    await train(server, 42);
+    versions = (await server.http.get('/versions?project=41').expect(200)).body.versions;
+    expect(versions).to.have.length(2);
+    browser = await launchBrowser();
+    page = browser.page;
+    await page.goto(`${server.url}/ui`);
+    project = page.locator('section[data-project="41"]');
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('lists a trained project with its versions, their metrics and its learning curve', async () => {
+    await project.getByRole('heading', { name: 'Project 41', exact: true }).waitFor();
+    await waitFor(async () => (await versionRows(project)).length === 2, 10_000, 'two versions');
+    expect(await versionRows(project)).to.deep.equal([[versions[1], 'Serving'], [versions[0], 'Serve']]);
+    expect(await servingOnPage(project)).to.equal(await servedVersion(server, 41));
+    const headers = await project.locator('table.versions thead th').allInnerTexts();
+    expect(headers).to.include.members(['Version', 'Annotations', 'Accuracy', 'Rows', 'Duration']);
+    const accuracy = await project.locator('table.versions tbody tr').first().locator('td').nth(headers.indexOf('Accuracy')).innerText();
+    expect(Number(accuracy)).to.be.within(0, 1);
+    expect(await project.locator('table.versions tbody tr').first().locator('td').nth(headers.indexOf('Annotations')).innerText()).to.equal('8');
+    // The learning curve: a drawn chart, and the same points in its table.
+    const curve = project.locator('section', { has: page.getByRole('heading', { name: 'Learning curve' }) });
+    await curve.locator('.uplot canvas').first().waitFor();
+    const points = await curve.locator('details.data-table tbody tr').allTextContents();
+    expect(points.map((row) => row.replace(/\s+/g, ' '))).to.have.length(2);
+    expect(await curve.getByRole('combobox', { name: 'Metric' }).inputValue()).to.equal('accuracy');
+    expect(await page.locator('#backend-info').innerText()).to.match(/ToyClassifier · TF\.js \w+/);
+    await page.screenshot({ path: screenshot('ui-overview.png'), fullPage: true });
+  });
+
+  it('shows a label config holding <script> and other markup as text, and runs none of it', async () => {
+    const hostile = page.locator('section[data-project="42"]');
+    await hostile.getByText('Label config XML').click();
+    expect(await hostile.locator('pre.xml').textContent()).to.equal(HOSTILE_CONFIG);
+    const labels = await hostile.locator('section', { has: page.getByRole('heading', { name: 'Label config' }) }).locator('tbody td').allTextContents();
+    expect(labels.join(' | ')).to.include(`Positive, ${HOSTILE_LABEL}, Negative`);
+    expect(await hostile.locator('script, img, b').count()).to.equal(0);
+    expect(await page.evaluate('window.__pwned')).to.equal(undefined);
+  });
+
+  it('rolls back from the page after a confirmation, and /setup then returns that version', async () => {
+    await project.getByRole('button', { name: `Serve version ${versions[0]} of project 41` }).click();
+    const dialog = page.getByRole('dialog', { name: `Serve ${versions[0]}?` });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: `Serve ${versions[0]}` }).click();
+    await waitFor(async () => (await servingOnPage(project)) === versions[0], 10_000, 'the page to show the rollback');
+    expect(await servedVersion(server, 41)).to.equal(versions[0]);
+  });
+
+  it('rolls back with the keyboard alone: Tab to the button, Enter, Escape cancels, Tab + Enter confirms', async () => {
+    await page.evaluate('document.activeElement?.blur()');
+    const key = `serve:${versions[1]}`;
+    await tabTo(page, key);
+    await page.keyboard.press('Enter');
+    const dialog = page.locator('#confirm-dialog');
+    await dialog.waitFor();
+    expect(await focusKey(page)).to.equal('BUTTON');
+    expect(await page.evaluate('document.activeElement.hasAttribute("data-cancel")')).to.equal(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focusKey(page)).to.equal(key);
+    expect(await servedVersion(server, 41)).to.equal(versions[0]);
+
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.hasAttribute("data-confirm")')).to.equal(true);
+    await page.screenshot({ path: screenshot('ui-rollback-dialog.png') });
+    await page.keyboard.press('Enter');
+    await waitFor(async () => (await servingOnPage(project)) === versions[1], 10_000, 'the page to show the keyboard rollback');
+    expect(await servedVersion(server, 41)).to.equal(versions[1]);
+  });
+
+  it('starts a training from the page, shows its progress live, and lists the new version when it ends', async () => {
+    await server.http.post('/setup').send({ project: '41', extra_params: { epochs: 40, epochDelayMs: 150 } }).expect(200);
+    await project.getByRole('button', { name: 'Start training of project 41' }).click();
+    const running = project.locator('.job.running');
+    await running.waitFor({ timeout: 15_000 });
+    const jobId = await running.getAttribute('data-job');
+    await waitFor(async () => Number(await running.locator('progress').getAttribute('value')) >= 3 || undefined, 20_000, 'epochs to show');
+    expect(await running.locator('progress').getAttribute('max')).to.equal('40');
+    expect(await running.locator('.figures').innerText()).to.match(/^epoch \d+ of 40 · loss \d\.\d{4}/);
+    await running.locator('.uplot canvas').first().waitFor();
+    expect(await running.locator('.u-legend').innerText()).to.match(/Loss \(dashed line, hollow squares\)/);
+    await project.scrollIntoViewIfNeeded();
+    await project.screenshot({ path: screenshot('ui-training.png') });
+
+    await running.waitFor({ state: 'detached', timeout: 30_000 });
+    await waitFor(async () => (await versionRows(project)).length === 3, 10_000, 'the new version');
+    const [newest] = await versionRows(project);
+    expect(newest?.[1]).to.equal('Serving');
+    expect(newest?.[0]).to.equal(await servedVersion(server, 41));
+    const recent = project.locator('section', { has: page.getByRole('heading', { name: 'Recent training jobs' }) });
+    const firstJob = await recent.locator('tbody tr').first().locator('td').allInnerTexts();
+    expect(firstJob.slice(0, 2)).to.deep.equal([jobId, 'succeeded']);
+    expect(firstJob).to.include(newest?.[0]);
+    // The finished job's loss curve, from its history (/job_status), on request.
+    await recent.getByRole('button', { name: `Loss curve of job ${jobId}` }).click();
+    const past = page.locator('#project-41-past-curve');
+    await past.locator('.uplot canvas').first().waitFor();
+    expect(await past.locator('details.data-table tbody tr').count()).to.equal(40);
+  });
+
+  it('ran with no console error and no CSP violation, and the CSP really blocks inline script', async () => {
+    expect(browser.problems).to.deep.equal([]);
+    expect(await cspViolations(page)).to.deep.equal([]);
+    await page.evaluate('{ const s = document.createElement("script"); s.textContent = "window.__inline = 1"; document.body.append(s); }');
+    expect(await page.evaluate('window.__inline')).to.equal(undefined);
+    await waitFor(async () => (await cspViolations(page)).length > 0 || undefined, 5_000, 'the violation report');
+  });
+});
