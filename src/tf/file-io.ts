@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { tf } from './runtime.js';
+// tfjs-core only: the embedding workers load graphs without the rest of TF.js.
+import * as tf from '@tensorflow/tfjs-core';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';

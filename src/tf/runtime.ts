@@ -6,13 +6,12 @@
  * tfjs-core engine) is what every model uses. Order for 'auto':
  * tfjs-node-gpu → tfjs-node → wasm → cpu (TFJS-NOTES §1, §5).
  */
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors.js';
+import { WASM_SPECIFIER, wasmBinaryDir } from './wasm-paths.js';
 
 export { tf };
+export { wasmBinaryDir };
 
 export type TfBackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export const TF_BACKEND_CHOICES: readonly TfBackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -50,7 +49,6 @@ const NATIVE_PACKAGES: ReadonlyArray<{ pkg: NativePackage; specifier: string }> 
   { pkg: 'tfjs-node-gpu', specifier: '@tensorflow/tfjs-node-gpu' },
   { pkg: 'tfjs-node', specifier: '@tensorflow/tfjs-node' },
 ];
-const WASM_SPECIFIER = '@tensorflow/tfjs-backend-wasm';
 const NOT_INSTALLED = 'Cannot find module (not installed)';
 
 let pending: Promise<TfRuntimeInfo> | null = null;
@@ -185,17 +183,6 @@ async function tryWasm(reasons: string[]): Promise<boolean | null> {
     return Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   } catch (err) {
     reasons.push(`${WASM_SPECIFIER}: ${describeImportError(err)}`);
-    return null;
-  }
-}
-
-/** The directory (with trailing separator) holding tfjs-backend-wasm's .wasm binaries, or null. */
-export function wasmBinaryDir(): string | null {
-  try {
-    const require = createRequire(import.meta.url);
-    const dir = dirname(require.resolve(WASM_SPECIFIER)); // .../tfjs-backend-wasm/dist
-    return existsSync(join(dir, 'tfjs-backend-wasm.wasm')) ? dir + '/' : null;
-  } catch {
     return null;
   }
 }

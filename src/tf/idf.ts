@@ -3,19 +3,7 @@
  * the head: rare n-grams weigh more than common ones (what TF-IDF gives the reference pipeline).
  * Applied after embedding, so the embedder stays stateless and its rows stay cacheable by text.
  */
-import fs from 'node:fs/promises';
-import type { SparseFeatures } from '../../src/index.js';
-
-/** Saved as raw little-endian float32 next to the head. */
-export async function writeIdf(file: string, idf: Float32Array): Promise<string> {
-  await fs.writeFile(file, Buffer.from(idf.buffer, idf.byteOffset, idf.byteLength));
-  return file;
-}
-
-export async function readIdf(file: string): Promise<Float32Array> {
-  const bytes = await fs.readFile(file);
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
+import type { SparseFeatures } from './embedder.js';
 
 /** Smoothed idf per bucket (index = bucket id): ln((1 + n) / (1 + df)) + 1; unseen buckets get the maximum. */
 export function fitIdf(x: SparseFeatures): Float32Array {
