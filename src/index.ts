@@ -2,7 +2,7 @@
  * label-studio-ml-tfjs: the public entry. Examples and users import from here only.
  */
 export { LabelStudioMLBase } from './model/base.js';
-export type { ModelInit, ModelClass, PredictOptions, FitRequest, FitResult, ProjectKeyValue, ModelLogger } from './model/base.js';
+export type { ModelInit, ModelClass, PreloadContext, PredictOptions, FitRequest, FitResult, ProjectKeyValue, ModelLogger } from './model/base.js';
 export { parseLabelConfig, getFirstTagOccurrence, buildLabelMap } from './model/label-config.js';
 export type { ParsedLabelConfig } from './model/label-config.js';
 export { ModelResponse, PredictionValue } from './model/response.js';

@@ -32,7 +32,7 @@ function prepare() {
   ready ??= (async () => {
     await initTfRuntime({ backend: data.tfjsBackend, logger });
     const modelClass = await loadModelClass(data.model);
-    await modelClass.preload();
+    await modelClass.preload({ modelDir: data.modelDir, logger: logger.child({ component: 'model' }), purpose: 'train' });
     return { modelClass, stores: openStores(data.modelDir) };
   })();
   return ready;

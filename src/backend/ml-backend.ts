@@ -118,7 +118,7 @@ export class MLBackend {
 
   #preload(): void {
     const started = Date.now();
-    this.preloaded = this.modelClass.preload();
+    this.preloaded = this.modelClass.preload({ modelDir: this.config.modelDir, logger: this.logger.child({ component: 'model' }), purpose: 'serve' });
     this.preloaded.then(
       () => {
         this.#ready = true;

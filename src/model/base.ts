@@ -22,6 +22,15 @@ export interface ModelLogger {
   error(obj: object | string, msg?: string): void;
 }
 
+/** What `preload` gets: where process-wide state may live, a logger, and which process part it runs in. */
+export interface PreloadContext {
+  /** MODEL_DIR: where a model may keep process-wide state (e.g. an embedding cache). */
+  modelDir: string;
+  logger: ModelLogger;
+  /** 'serve' in the server process, 'train' in the training worker. */
+  purpose: 'serve' | 'train';
+}
+
 export interface ModelInit {
   projectId: string;
   labelConfig: string;
@@ -93,7 +102,7 @@ export class LabelStudioMLBase {
    * Runs once per process before the first instance is built (load weights, encoders ...).
    * The server starts answering /health at once and reports readiness on /ready.
    */
-  static async preload(): Promise<void> {}
+  static async preload(_context: PreloadContext): Promise<void> {}
 
   /** Details for /health (e.g. the embedder in use); must be cheap and synchronous. */
   static describe(): Record<string, JsonValue> {
@@ -147,6 +156,6 @@ export class LabelStudioMLBase {
 /** A model class as the server needs it: constructible and carrying the static hooks. */
 export type ModelClass = (new (init: ModelInit) => LabelStudioMLBase) & {
   readonly modelName: string;
-  preload(): Promise<void>;
+  preload(context: PreloadContext): Promise<void>;
   describe(): Record<string, JsonValue>;
 };
