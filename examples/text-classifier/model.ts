@@ -38,7 +38,7 @@ import { readTaskText, resolveText } from './text-source.js';
 
 /** The process's encoder, loaded once at start (USE embedding threads, cache under MODEL_DIR). */
 let encoder: Promise<TextEncoder> | undefined;
-let encoderId = 'loading';
+let loaded: TextEncoder | undefined;
 
 interface Control {
   fromName: string;
@@ -59,12 +59,13 @@ export default class TextClassifier extends LabelStudioMLBase {
   /** Loads the encoder when the process starts, not on the first request (/setup has 3 s). */
   static override async preload(context: PreloadContext): Promise<void> {
     encoder = loadTextEncoder(encoderSettingsFromEnv(), context);
-    encoderId = (await encoder).embedder.id;
+    loaded = await encoder;
   }
 
-  /** /health names the encoder. */
+  /** /health names the encoder, and how many texts this process found in the embedding cache. */
   static override describe() {
-    return { embedder: encoderId };
+    const stats = loaded?.cached?.stats;
+    return { embedder: loaded?.embedder.id ?? 'loading', ...(stats && { embedding_cache: { hits: stats.hits, embedded: stats.misses } }) };
   }
 
   /** The one Choices control on one Text object, or a 400 naming what is wrong. */

