@@ -39,6 +39,7 @@ export interface PackageJson {
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
+  overrides?: Record<string, unknown>;
 }
 
 export function packageJson(): PackageJson {

@@ -1,6 +1,8 @@
 /**
- * A Label Studio ML backend model: hashed character bigrams -> one dense softmax layer, trained
- * with TensorFlow.js on the project's annotations. Replace predict/fit with your own model.
+ * The smallest Label Studio ML backend that trains with TensorFlow.js: hashed character bigrams
+ * -> one dense softmax layer, trained on the project's annotations and saved as a checkpoint.
+ * `label-studio-ml-tfjs init` starts new projects from this file: replace predict/fit with
+ * your own model. Run it from a checkout: npm run example:minimal
  */
 import path from 'node:path';
 import { LabelStudioMLBase, fileSystemIO, getTaskText, tf, type FitRequest, type FitResult, type PredictOptions, type Task } from '../../src/index.js';
