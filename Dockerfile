@@ -31,6 +31,7 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=9090 \
     MODEL_DIR=/data/models \
+    MALLOC_ARENA_MAX=2 \
     SHUTDOWN_TIMEOUT_S=8
 USER node
 VOLUME ["/data"]

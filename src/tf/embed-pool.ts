@@ -23,6 +23,12 @@ export interface EmbedPoolOptions {
   maxBatchTokens?: number;
   /** Texts per chunk handed to a worker. @default 64 */
   chunkSize?: number;
+  /**
+   * A worker that did bulk work (a training's embedding) is replaced by a fresh one after the
+   * pool has been idle this long: wasm memory only grows, and a fresh worker starts in about a
+   * second. 0 = never. @default 30000
+   */
+  recycleIdleMs?: number;
 }
 
 interface Chunk {
@@ -36,6 +42,8 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   busy: { id: number; chunk: Chunk } | undefined;
+  /** Did bulk work since it started (its wasm heap grew). */
+  grown: boolean;
 }
 
 /** Replacement workers started after crashes before the pool gives up. */
@@ -52,6 +60,8 @@ export class EmbedPool implements Embedder {
   #nextId = 1;
   #respawns = 0;
   #closed = false;
+  #recycleTimer: NodeJS.Timeout | undefined;
+  #recycled = 0;
 
   private constructor(options: Required<EmbedPoolOptions>, id: string, dim: number) {
     this.#options = options;
@@ -62,7 +72,7 @@ export class EmbedPool implements Embedder {
 
   /** Starts the workers; resolves once the first one has loaded the graph. */
   static async start(options: EmbedPoolOptions): Promise<EmbedPool> {
-    const o: Required<EmbedPoolOptions> = { tfjsBackend: 'auto', maxBatchTokens: 512, chunkSize: 64, ...options };
+    const o: Required<EmbedPoolOptions> = { tfjsBackend: 'auto', maxBatchTokens: 512, chunkSize: 64, recycleIdleMs: 30_000, ...options };
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new RangeError(`EmbedPool: workers must be an integer ≥ 1, got ${o.workers}`);
     const first = spawn(o);
     const ready = await firstReady(first);
@@ -72,11 +82,11 @@ export class EmbedPool implements Embedder {
     return pool;
   }
 
-  /** Workers busy now, and chunks waiting per priority. */
-  get stats(): { workers: number; busy: number; queued: Record<EmbedPriority, number> } {
+  /** Workers (busy now), chunks waiting per priority, workers replaced after bulk work. */
+  get stats(): { workers: number; busy: number; queued: Record<EmbedPriority, number>; recycled: number } {
     let busy = 0;
     for (const slot of this.#slots) if (slot.busy) busy++;
-    return { workers: this.#slots.size, busy, queued: { interactive: this.#queues.interactive.length, bulk: this.#queues.bulk.length } };
+    return { workers: this.#slots.size, busy, queued: { interactive: this.#queues.interactive.length, bulk: this.#queues.bulk.length }, recycled: this.#recycled };
   }
 
   async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<DenseFeatures> {
@@ -98,6 +108,7 @@ export class EmbedPool implements Embedder {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#recycleTimer);
     const error = new MlBackendError('MLB_ERR_MODEL', 503, 'the embedding pool was closed');
     for (const queue of Object.values(this.#queues)) queue.splice(0).forEach((chunk) => chunk.reject(error));
     const slots = [...this.#slots];
@@ -111,7 +122,7 @@ export class EmbedPool implements Embedder {
   }
 
   #adopt(worker: Worker, ready: boolean): void {
-    const slot: Slot = { worker, ready, busy: undefined };
+    const slot: Slot = { worker, ready, busy: undefined, grown: false };
     this.#slots.add(slot);
     worker.on('message', (message: EmbedWorkerReply) => this.#onMessage(slot, message));
     worker.on('error', (error) => this.#lose(slot, error));
@@ -150,13 +161,31 @@ export class EmbedPool implements Embedder {
   }
 
   #dispatch(): void {
+    clearTimeout(this.#recycleTimer);
     for (const slot of this.#slots) {
       if (!slot.ready || slot.busy) continue;
       const chunk = this.#queues.interactive.shift() ?? this.#queues.bulk.shift();
-      if (!chunk) return;
+      if (!chunk) break;
       const id = this.#nextId++;
       slot.busy = { id, chunk };
+      if (chunk.priority === 'bulk') slot.grown = true;
       slot.worker.postMessage({ type: 'embed', id, texts: chunk.texts } satisfies EmbedWorkerRequest);
+    }
+    const idle = [...this.#slots].every((slot) => !slot.busy) && this.#queues.interactive.length + this.#queues.bulk.length === 0;
+    if (idle && this.#options.recycleIdleMs > 0 && [...this.#slots].some((slot) => slot.grown)) {
+      this.#recycleTimer = setTimeout(() => this.#recycle(), this.#options.recycleIdleMs);
+      this.#recycleTimer.unref();
+    }
+  }
+
+  /** Replaces idle workers that did bulk work with fresh ones (their memory goes back to the system). */
+  #recycle(): void {
+    for (const slot of [...this.#slots]) {
+      if (!slot.grown || slot.busy || !slot.ready || this.#closed) continue;
+      this.#slots.delete(slot);
+      void slot.worker.terminate();
+      this.#recycled++;
+      this.#adopt(spawn(this.#options), false);
     }
   }
 }

@@ -13,15 +13,16 @@ export interface DenseFeatures {
 }
 
 /**
- * Sparse rows padded to `width` (bucket id, weight) pairs each: `ids.length === rows * width`.
- * Padding uses id 0 with weight 0; real buckets are 1..dim.
+ * Sparse rows in compressed-row form: row `r`'s (bucket id, weight) pairs are
+ * `ids/weights[offsets[r] .. offsets[r + 1])`; buckets run 1..dim.
  */
 export interface SparseFeatures {
   kind: 'sparse';
   rows: number;
-  /** Number of buckets (ids run 1..dim; 0 is padding). */
+  /** Number of buckets (ids run 1..dim). */
   dim: number;
-  width: number;
+  /** `rows + 1` entries, starting at 0. */
+  offsets: Int32Array;
   ids: Int32Array;
   weights: Float32Array;
 }

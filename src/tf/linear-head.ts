@@ -22,6 +22,7 @@ export interface LinearHeadShape {
 }
 
 const FORMAT = 'linear-head';
+const MATMUL_ROWS = 512;
 
 /** The dense and sparse blocks of some features (either may be absent). */
 export function featureBlocks(x: Features): { dense?: DenseFeatures; sparse?: SparseFeatures } {
@@ -81,9 +82,15 @@ export class LinearHead {
     const out = new Float32Array(rows.length * k);
     const { dense, sparse } = featureBlocks(x);
     if (dense && dense.dim > 0 && rows.length > 0) {
-      const product = tf.tidy(() => tf.matMul(tf.tensor2d(gatherRows(dense, rows), [rows.length, dense.dim]), tf.tensor2d(this.dense, [dense.dim, k])));
-      out.set(product.dataSync());
-      product.dispose();
+      const kernel = tf.tensor2d(this.dense, [dense.dim, k]);
+      // Blocks of rows: the backend's memory (never returned, on wasm) stays small.
+      for (let start = 0; start < rows.length; start += MATMUL_ROWS) {
+        const block = rows.subarray(start, start + MATMUL_ROWS);
+        const product = tf.tidy(() => tf.matMul(tf.tensor2d(gatherRows(dense, block), [block.length, dense.dim]), kernel));
+        out.set(product.dataSync(), start * k);
+        product.dispose();
+      }
+      kernel.dispose();
     }
     if (sparse) addSparseLogits(sparse, rows, this.bag, k, out);
     for (let i = 0; i < rows.length; i++) for (let c = 0; c < k; c++) out[i * k + c]! += this.bias[c]!;
@@ -148,13 +155,12 @@ export function gatherRows(x: DenseFeatures, rows: ArrayLike<number>): Float32Ar
   return out;
 }
 
-/** Adds Σ weight × bag[id] over each row's non-zeros (padding id 0 is packed at the row's end). */
+/** Adds Σ weight × bag[id] over each row's non-zeros. */
 export function addSparseLogits(x: SparseFeatures, rows: ArrayLike<number>, bag: Float32Array, k: number, out: Float32Array): void {
   for (let i = 0; i < rows.length; i++) {
     const at = i * k;
-    for (let j = rows[i]! * x.width, end = j + x.width; j < end; j++) {
+    for (let j = x.offsets[rows[i]!]!, end = x.offsets[rows[i]! + 1]!; j < end; j++) {
       const id = x.ids[j]!;
-      if (id === 0) break;
       const v = x.weights[j]!;
       if (v === 0) continue;
       for (let c = 0, base = id * k; c < k; c++) out[at + c]! += v * bag[base + c]!;

@@ -113,7 +113,8 @@ async function usePool(dir: string, settings: EncoderSettings, context: TextEnco
     hostEmbedder(channel, pool);
     return pool;
   }
-  return (await connectEmbedder(channel)) ?? lazyEmbedder(id, USE_DIM, start);
+  const remote = await connectEmbedder(channel);
+  return remote ?? lazyEmbedder(id, USE_DIM, start);
 }
 
 /** An embedder that starts `start()` on its first embed (a fully cached training never does). */

@@ -192,9 +192,7 @@ export async function trainLinearHead(head: LinearHead, x: Features, y: Labels, 
 }
 
 function nonZeros(x: SparseFeatures, r: number): number {
-  let n = x.width;
-  while (n > 0 && x.ids[r * x.width + n - 1] === 0) n--;
-  return n;
+  return x.offsets[r + 1]! - x.offsets[r]!;
 }
 
 /** One Adam step on `rows`; returns the batch's summed (row-weighted) loss. */
@@ -242,7 +240,7 @@ function adamStep(
     // The bag rows this batch touched, and their gradient: Σ over a row's non-zeros of weight × ∂loss/∂logits.
     const list: number[] = [];
     for (const r of rows) {
-      for (let j = r * sparse.width, end = j + sparse.width; j < end && sparse.ids[j] !== 0; j++) {
+      for (let j = sparse.offsets[r]!, end = sparse.offsets[r + 1]!; j < end; j++) {
         const id = sparse.ids[j]!;
         if (touched[id] !== step) {
           touched[id] = step;
@@ -253,7 +251,7 @@ function adamStep(
     }
     const g = new Float32Array(list.length * k);
     rows.forEach((r, i) => {
-      for (let j = r * sparse.width, end = j + sparse.width; j < end && sparse.ids[j] !== 0; j++) {
+      for (let j = sparse.offsets[r]!, end = sparse.offsets[r + 1]!; j < end; j++) {
         const v = sparse.weights[j]!;
         for (let c = 0, at = local[sparse.ids[j]!]! * k; c < k; c++) g[at + c]! += v * gZs![i * k + c]!;
       }

@@ -51,8 +51,8 @@ function knownEnvNames(): Set<string> {
   }
   return names;
 }
-/** Read by Node or TensorFlow themselves, not by our config. */
-const EXTERNAL_ENV = new Set(['NODE_ENV', 'TF_FORCE_GPU_ALLOW_GROWTH']);
+/** Read by Node, glibc (fewer malloc arenas: memory freed by worker threads goes back) or TensorFlow themselves, not by our config. */
+const EXTERNAL_ENV = new Set(['NODE_ENV', 'TF_FORCE_GPU_ALLOW_GROWTH', 'MALLOC_ARENA_MAX']);
 
 const nodeMajor = (image: string) => Number(/^node:(\d+)/.exec(image)?.[1]);
 const enginesMajor = () => Number(/(\d+)/.exec(pkg.engines.node)?.[1]);

@@ -56,6 +56,22 @@ describe('tf/embed-pool: USE-lite in worker threads', function () {
     }
   });
 
+  it('replaces a worker that did bulk work once the pool is idle, and keeps serving', async () => {
+    const one = await EmbedPool.start({ dir, workers: 1, recycleIdleMs: 300 });
+    try {
+      await one.embed(['interactive work keeps a worker'], { priority: 'interactive' });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(one.stats.recycled).to.equal(0);
+      await one.embed(['a training embeds', 'many texts'], { priority: 'bulk' });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(one.stats.recycled).to.equal(1);
+      expect(one.stats.workers).to.equal(1);
+      expectSameRows(await one.embed(['after the swap']), await direct.embed(['after the swap']));
+    } finally {
+      await one.close();
+    }
+  });
+
   it('a pool that cannot load its files fails to start with a clear error', async () => {
     try {
       await EmbedPool.start({ dir: tempDir('no-use-'), workers: 1 });
