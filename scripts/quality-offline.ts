@@ -49,6 +49,7 @@ const { values: args, positionals } = parseArgs({
     c: { type: 'string' },
     idf: { type: 'string' },
     'class-weights': { type: 'string' },
+    subset: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -67,7 +68,7 @@ function encoder(): Embedder {
   return args.encoder === 'use' ? use : new CombinedEmbedder(use, hashed, { denseWeight: tuning.denseWeight });
 }
 
-/** Train/evaluate rows: train.csv/test.csv, or (--tune) a stratified 80/20 split of train.csv. */
+/** Train/evaluate rows: train.csv/test.csv, or (--tune) a stratified 80/20 split of train.csv. Labels are those of the full train split. */
 function rowsOf(name: string): { train: Example[]; test: Example[] } {
   const split = loadSplit({ dataset: name });
   if (!args.tune) return split;
@@ -81,7 +82,10 @@ function rowsOf(name: string): { train: Example[]; test: Example[] } {
 }
 
 async function run(name: string) {
-  const { train, test } = rowsOf(name);
+  const rows = rowsOf(name);
+  const test = rows.test;
+  // --subset N: a random N of the training rows (how the head does with few labels).
+  const train = args.subset ? shuffled(rows.train, prng(11)).slice(0, Number(args.subset)) : rows.train;
   const labels = [...new Set(train.map((r) => r.label))].sort();
   const index = new Map(labels.map((l, i) => [l, i]));
   const enc = encoder();

@@ -5,7 +5,7 @@
  * your own model. Run it from a checkout: npm run example:minimal
  */
 import path from 'node:path';
-import { LabelStudioMLBase, fileSystemIO, getTaskText, tf, type FitRequest, type FitResult, type PredictOptions, type Task } from '../../src/index.js';
+import { LabelStudioMLBase, fileSystemIO, getTaskText, tf, type FitRequest, type FitResult, type Task } from '../../src/index.js';
 
 const DIM = 256;
 
@@ -38,7 +38,7 @@ export default class Model extends LabelStudioMLBase {
     }
   }
 
-  override predict(tasks: Task[], _options: PredictOptions) {
+  override predict(tasks: Task[]) {
     const { fromName, toName, value } = this.control;
     if (!this.#model) return tasks.map(() => ({ result: [], score: 0 }));
     const texts = tasks.map((task) => getTaskText(task, value) ?? '');

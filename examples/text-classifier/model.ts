@@ -28,7 +28,7 @@ import {
   type FitResult,
   type JsonObject,
   type Labels,
-  type PredictOptions,
+ 
   type PreloadContext,
   type Task,
   type TextEncoder,
@@ -98,7 +98,7 @@ export default class TextClassifier extends LabelStudioMLBase {
     this.#head = { model: await LinearHead.load(output.model_dir), labels: output.labels.map(String) };
   }
 
-  override async predict(tasks: Task[], _options: PredictOptions) {
+  override async predict(tasks: Task[]) {
     const control = this.control;
     const texts = await Promise.all(tasks.map((task) => readTaskText(task, control.valueKey)));
     const head = this.#head;

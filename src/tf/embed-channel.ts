@@ -57,7 +57,7 @@ export async function connectEmbedder(name: string, timeoutMs = 1000): Promise<E
       waiting.set(id, { resolve });
       // Only while a request is out does the channel keep the thread alive.
       channel.ref();
-      channel.postMessage({ ...request, from, id } as Request);
+      channel.postMessage({ ...request, from, id });
     }).finally(() => {
       if (waiting.size === 0) channel.unref();
     }) as Promise<Reply>;

@@ -138,8 +138,8 @@ export class HashedNgramEmbedder implements Embedder {
     return row;
   }
 
-  async embed(texts: readonly string[]): Promise<SparseFeatures> {
-    return this.embedSync(texts);
+  embed(texts: readonly string[]): Promise<SparseFeatures> {
+    return Promise.resolve(this.embedSync(texts));
   }
 
   embedSync(texts: readonly string[]): SparseFeatures {
