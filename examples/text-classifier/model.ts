@@ -15,6 +15,7 @@ import {
   argmaxRows,
   encoderSettingsFromEnv,
   getTaskText,
+  isScoreMethod,
   loadTextEncoder,
   macroF1,
   multiLabelScore,
@@ -24,6 +25,7 @@ import {
   trainLinearHead,
   type AnnotatedTask,
   type Embedder,
+  type EncoderSettings,
   type FitRequest,
   type FitResult,
   type JsonObject,
@@ -39,6 +41,7 @@ import { readTaskText, resolveText } from './text-source.js';
 /** The process's encoder, loaded once at start (USE embedding threads, cache under MODEL_DIR). */
 let encoder: Promise<TextEncoder> | undefined;
 let loaded: TextEncoder | undefined;
+let settings: EncoderSettings | undefined;
 
 interface Control {
   fromName: string;
@@ -58,7 +61,8 @@ export default class TextClassifier extends LabelStudioMLBase {
 
   /** Loads the encoder when the process starts, not on the first request (/setup has 3 s). */
   static override async preload(context: PreloadContext): Promise<void> {
-    encoder = loadTextEncoder(encoderSettingsFromEnv(), context);
+    settings = encoderSettingsFromEnv();
+    encoder = loadTextEncoder(settings, context);
     loaded = await encoder;
   }
 
@@ -103,8 +107,8 @@ export default class TextClassifier extends LabelStudioMLBase {
     const texts = await Promise.all(tasks.map((task) => readTaskText(task, control.valueKey)));
     const head = this.#head;
     const probs = head ? head.model.probabilities(await this.#embedder!.embed(texts)) : undefined;
-    const method = encoderSettingsFromEnv().scoreMethod;
-    const scoreMethod = typeof this.extraParams.score_method === 'string' ? (this.extraParams.score_method as typeof method) : method;
+    const asked = this.extraParams.score_method;
+    const scoreMethod = isScoreMethod(asked) ? asked : (settings?.scoreMethod ?? 'margin');
     return texts.map((_, row) => {
       // Per-choice probabilities keyed by the config's labels; labels the head never learnt get 0.
       const scores = Object.fromEntries(control.labels.map((label) => [label, head ? 0 : 1 / control.labels.length]));

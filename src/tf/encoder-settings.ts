@@ -33,7 +33,10 @@ export interface EncoderSettings {
   embedWorkers: number;
   /** EMBED_CACHE_MB, default 512: bound of the persistent embedding cache (0 = no disk cache). */
   embedCacheMb: number;
-  /** SCORE_METHOD, default least_confidence: what the prediction score measures. */
+  /**
+   * SCORE_METHOD, default margin: what the prediction score measures. Margin ranks two-class
+   * tasks exactly as least confidence does, and picks far better among many classes.
+   */
   scoreMethod: ScoreMethod;
 }
 
@@ -88,6 +91,6 @@ export function encoderSettingsFromEnv(env: Env = process.env): EncoderSettings 
     useCatalog,
     embedWorkers: int(env, 'EMBED_WORKERS', defaultEmbedWorkers(), 1, 64),
     embedCacheMb: int(env, 'EMBED_CACHE_MB', 512, 0, 1_048_576),
-    scoreMethod: choice(env, 'SCORE_METHOD', 'least_confidence', SCORE_METHODS),
+    scoreMethod: choice(env, 'SCORE_METHOD', 'margin', SCORE_METHODS),
   };
 }

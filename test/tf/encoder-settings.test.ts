@@ -8,9 +8,9 @@ import { loadTextEncoder } from '../../src/tf/text-encoder.js';
 import { tempDir } from '../helpers/server.js';
 
 describe('tf/encoder-settings: the encoder variables, parsed in one place', () => {
-  it('defaults: auto encoder, the package weights, downloads allowed, cores − 1 workers, 512 MB cache, least confidence', () => {
+  it('defaults: auto encoder, the package weights, downloads allowed, cores − 1 workers, 512 MB cache, margin scores', () => {
     const s = encoderSettingsFromEnv({});
-    expect(s).to.include({ embedder: 'auto', useModelDir: undefined, useDownload: true, embedCacheMb: 512, scoreMethod: 'least_confidence' });
+    expect(s).to.include({ embedder: 'auto', useModelDir: undefined, useDownload: true, embedCacheMb: 512, scoreMethod: 'margin' });
     expect(s.useCacheDir).to.equal(path.resolve('.cache/use-lite'));
     expect(s.embedWorkers).to.equal(defaultEmbedWorkers());
     expect([1, 2, 4, 8, 64].map((cores) => defaultEmbedWorkers(cores))).to.deep.equal([1, 1, 3, 4, 4]);
