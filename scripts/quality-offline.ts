@@ -95,7 +95,7 @@ async function run(name: string) {
   const head = new LinearHead(shapeFor(xTrain, labels.length, false));
   const t0 = performance.now();
   const result = await trainLinearHead(head, xTrain, Int32Array.from(train, (r) => index.get(r.label)!), {
-    ...recipeFor(train.length),
+    ...recipeFor(train.length, xTrain.kind),
     ...defined({ learningRate: num(args.lr), epochs: num(args.epochs), l2: args.c ? 1 / (2 * Number(args.c) * train.length) : num(args.l2), batchSize: num(args.batch), seed: num(args.seed), validationSplit: num(args['val-split']) }),
     ...(args.idf ? { idf: args.idf === 'true' } : {}),
     ...(args['class-weights'] ? { classWeights: args['class-weights'] === 'true' } : {}),

@@ -144,7 +144,7 @@ export default class TextClassifier extends LabelStudioMLBase {
       : Int32Array.from(samples, (sample) => index.get(sample.choices[0]!)!);
     const head = new LinearHead(shapeFor(x, labels.length, control.multiLabel));
     const result = await trainLinearHead(head, x, y, {
-      ...recipeFor(samples.length),
+      ...recipeFor(samples.length, x.kind),
       ...tunedBy(this.extraParams),
       signal: request.signal,
       onEpoch: (p) => request.onProgress({ phase: 'training', epoch: p.epoch, epochs: p.epochs, loss: p.loss, ...(p.valAccuracy !== undefined && { metrics: { val_accuracy: p.valAccuracy } }) }),
