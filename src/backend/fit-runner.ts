@@ -70,6 +70,11 @@ export interface WorkerFitRunnerOptions {
   labelStudioApiKey: string | undefined;
   /** How long a cancelled fit may take to stop before the worker is terminated. */
   abortGraceMs?: number;
+  /**
+   * An idle worker exits after this long (its TF.js runtime is ~190 MB); the next job starts a
+   * new one. Embeddings persist in the embedding cache, not in the worker. @default 30000
+   */
+  idleExitMs?: number;
 }
 
 type WorkerMessage =
@@ -107,6 +112,7 @@ function workerBootstrap(): string {
 export class WorkerFitRunner implements FitRunner {
   #worker: Worker | undefined;
   #current: Current | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly model: ModelModuleRef,
@@ -116,6 +122,7 @@ export class WorkerFitRunner implements FitRunner {
   run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult<object>> {
     if (this.#current) return Promise.reject(new Error('the training worker is busy'));
     if (signal.aborted) return Promise.reject(new AbortedError());
+    clearTimeout(this.#idleTimer);
     const worker = this.#ensureWorker();
     return new Promise<FitResult<object>>((resolve, reject) => {
       let graceTimer: NodeJS.Timeout | undefined;
@@ -129,6 +136,12 @@ export class WorkerFitRunner implements FitRunner {
         signal.removeEventListener('abort', onAbort);
         if (graceTimer) clearTimeout(graceTimer);
         this.#current = undefined;
+        this.#idleTimer = setTimeout(() => {
+          const idle = this.#worker;
+          this.#worker = undefined;
+          void idle?.terminate();
+        }, this.options.idleExitMs ?? 30_000);
+        this.#idleTimer.unref();
       };
       this.#current = {
         jobId: job.request.jobId,
@@ -142,6 +155,7 @@ export class WorkerFitRunner implements FitRunner {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
     const worker = this.#worker;
     this.#worker = undefined;
     if (worker) await worker.terminate();
@@ -157,7 +171,9 @@ export class WorkerFitRunner implements FitRunner {
     worker.on('message', (message: WorkerMessage) => this.#onMessage(message));
     worker.on('error', (error) => this.#kill(error));
     worker.on('exit', (code) => {
-      if (this.#worker === worker) this.#worker = undefined;
+      // A worker retired on purpose (idle, killed, closed) is no longer this.#worker.
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
       this.#current?.reject(new Error(`training worker exited with code ${code}`));
     });
     this.#worker = worker;
