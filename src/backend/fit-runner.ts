@@ -4,15 +4,13 @@
  * what a model caches at module level (embeddings by text) survives from one training to the next.
  */
 import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { existsSync } from 'node:fs';
 import type { JsonObject, TrainProgress } from '../types.js';
 import type { FitResult, ModelClass } from '../model/base.js';
 import type { AnnotationStore } from '../store/types.js';
 import type { TfBackendChoice } from '../config/index.js';
 import type { ModelModuleRef } from './model-module.js';
 import { buildInstance, type InstanceContext, type InstanceInit } from './instance.js';
+import { siblingModule, workerBootstrap } from '../util/worker-bootstrap.js';
 
 /**
  * One training run. The runner reads the project's training set itself (in the worker, from its
@@ -89,25 +87,7 @@ interface Current {
   onProgress: (p: TrainProgress) => void;
 }
 
-const workerFile = new URL(`./fit-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-
-/**
- * The worker registers tsx first, so TypeScript model modules (and this package run from source)
- * load there too; `--import tsx` in execArgv is not honoured by worker threads on Node 20.
- */
-function workerBootstrap(): string {
-  let tsxApi: string | undefined;
-  try {
-    // require.resolve gives tsx's CJS build, whose register() cannot run in a worker; use its ESM twin.
-    const resolved = createRequire(import.meta.url).resolve('tsx/esm/api');
-    const esm = resolved.replace(/\.cjs$/, '.mjs');
-    tsxApi = pathToFileURL(existsSync(esm) ? esm : resolved).href;
-  } catch {
-    tsxApi = undefined;
-  }
-  const load = `import(${JSON.stringify(workerFile.href)})`;
-  return tsxApi ? `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return ${load}; });` : `${load};`;
-}
+const workerFile = siblingModule('fit-worker', import.meta.url);
 
 export class WorkerFitRunner implements FitRunner {
   #worker: Worker | undefined;
@@ -163,7 +143,7 @@ export class WorkerFitRunner implements FitRunner {
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(workerBootstrap(), {
+    const worker = new Worker(workerBootstrap(workerFile), {
       eval: true,
       workerData: { model: this.model, ...this.options },
     });

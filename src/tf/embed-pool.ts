@@ -10,7 +10,7 @@ import { MlBackendError } from '../errors.js';
 import type { EmbedWorkerData, EmbedWorkerReply, EmbedWorkerRequest } from './embed-worker.js';
 import type { DenseFeatures, EmbedOptions, EmbedPriority, Embedder } from './embedder.js';
 import type { TfBackendChoice } from './runtime.js';
-import { siblingModule, workerBootstrap } from './worker-bootstrap.js';
+import { siblingModule, workerBootstrap } from '../util/worker-bootstrap.js';
 
 export interface EmbedPoolOptions {
   /** A verified USE-lite directory. */

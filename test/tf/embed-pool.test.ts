@@ -8,7 +8,7 @@ import { EmbedPool } from '../../src/tf/embed-pool.js';
 import type { DenseFeatures, Embedder } from '../../src/tf/embedder.js';
 import { initTfRuntime } from '../../src/tf/runtime.js';
 import { UseEmbedder, useWeightsPackageDir } from '../../src/tf/use-embedder.js';
-import { workerBootstrap } from '../../src/tf/worker-bootstrap.js';
+import { workerBootstrap } from '../../src/util/worker-bootstrap.js';
 import { tempDir } from '../helpers/server.js';
 
 const TEXTS = ['Where is my card?', 'I want a refund.', '', 'The app keeps crashing when I open it.', 'Can I change my PIN at a cash machine?', 'exchange rate for euros'];
