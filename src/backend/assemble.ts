@@ -93,6 +93,7 @@ export async function assemble(options: MLBackendOptions): Promise<BackendParts>
           logLevel: config.logLevel,
           labelStudioUrl: config.labelStudioUrl,
           labelStudioApiKey: config.labelStudioApiKey,
+          taskUrlOrigins: config.taskUrlOrigins,
         })
       : new InlineFitRunner(modelClass, context, stores.annotations);
   const trainer = new Trainer({

@@ -3,3 +3,5 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export const TF_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type TfBackendChoice = (typeof TF_BACKENDS)[number];
 export const TRAINING_THREADS = ['worker', 'main'] as const;
+export const PREDICTION_REFRESH_MODES = ['auto', 'off'] as const;
+export const OLD_PREDICTION_VERSIONS = ['delete', 'keep'] as const;
