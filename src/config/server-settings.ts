@@ -23,6 +23,7 @@ export const SERVER_SETTINGS = {
   predictionRefreshBatch: integer({ env: 'PREDICTION_REFRESH_BATCH', default: 100, min: 1, max: 1000, doc: 'tasks listed, predicted and written per Label Studio request' }),
   predictionRefreshRps: decimal({ env: 'PREDICTION_REFRESH_RPS', default: 10, min: 0.1, max: 1000, doc: 'most requests per second the refresh sends to Label Studio' }),
   predictionRefreshConcurrency: integer({ env: 'PREDICTION_REFRESH_CONCURRENCY', default: 2, min: 1, max: 16, doc: 'most refresh requests in flight toward Label Studio at once' }),
+  predictionRefreshRetries: integer({ env: 'PREDICTION_REFRESH_RETRIES', default: 5, min: 0, max: 20, doc: 'tries after the first for a Label Studio request that failed in a way that may pass (5xx, 429, timeout, network), with exponential backoff from 0.5 s to 15 s' }),
   predictionRefreshOldVersions: choice({ env: 'PREDICTION_REFRESH_OLD_VERSIONS', choices: OLD_PREDICTION_VERSIONS, default: 'delete', doc: "what happens to predictions of this backend's older versions once a refresh is complete: `delete` them from Label Studio, or `keep` them" }),
   tfjsBackend: choice({ env: 'TFJS_BACKEND', choices: TF_BACKENDS, default: 'auto', doc: '`auto` tries tfjs-node-gpu → tfjs-node → wasm → cpu; the others force one' }),
   trainingThread: choice({ env: 'TRAINING_THREAD', choices: TRAINING_THREADS, default: 'worker', doc: 'train in a worker thread, or on the main thread' }),

@@ -48,6 +48,7 @@ export class PredictionRefreshService {
     const pacer = new LabelStudioPacer({
       concurrency: config.predictionRefreshConcurrency,
       requestsPerSecond: config.predictionRefreshRps,
+      retries: config.predictionRefreshRetries,
       onRetry: (error, attempt) => this.#log.warn({ attempt, kind: error.kind, err: error.message }, 'Label Studio request failed; trying again'),
     });
     const refresher = new PredictionRefresher({

@@ -50,6 +50,8 @@ export class LabelStudioStandIn {
   readonly files = new Map<string, string>();
   /** Delay before every answer (a slower Label Studio). */
   latencyMs = 0;
+  /** Called with every request before it is answered (tests change the data mid-way here). */
+  onRequest: ((request: RecordedRequest) => void) | undefined;
   url = '';
   readonly #server: http.Server;
   readonly #faults: Array<Fault & { seen: number; used: number }> = [];
@@ -185,6 +187,7 @@ export class LabelStudioStandIn {
     }
     const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, authorization: req.headers.authorization, body, status: 0 };
     this.requests.push(record);
+    this.onRequest?.(record);
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const fault = this.#matchFault(record);
     if (fault && !fault.afterApplied) return this.#fail(fault, record, res);
