@@ -82,7 +82,7 @@ export class PredictionRefresher {
       await run.execute();
       state.status = 'done';
       log.info({ written: state.written, skipped: state.skipped, errors: state.errors, activated: state.activated }, 'prediction refresh finished');
-      return { version, metrics: { tasks: state.total, written: state.written, skipped: state.skipped, failed: state.errors } };
+      return { version, metrics: { tasks: state.done, written: state.written, skipped: state.skipped, failed: state.errors, activated: state.activated ? 1 : 0 } };
     } catch (error) {
       const reason: unknown = job.signal.aborted ? job.signal.reason : error;
       if (error instanceof VersionChanged) {

@@ -78,13 +78,12 @@ export class PredictionRefreshService {
     return this.#deps.config.predictionRefresh === 'auto';
   }
 
-  /** Starts the triggers on the queue that runs the handler, and resumes unfinished refreshes. */
+  /** Starts the automatic triggers on the queue that runs the handler, and resumes unfinished refreshes (not with PREDICTION_REFRESH=off: one-shot CLI commands). */
   attach(queue: JobQueue): void {
     this.#queue = queue;
-    if (this.automatic) {
-      refreshAfterPromotions(queue, this.#log);
-      this.#unsubscribe = refreshOnVersionChange(queue, this.#deps.checkpoints, this.#log);
-    }
+    if (!this.automatic) return;
+    refreshAfterPromotions(queue, this.#log);
+    this.#unsubscribe = refreshOnVersionChange(queue, this.#deps.checkpoints, this.#log);
     void resumeUnfinished(queue, this.#deps.checkpoints, this.#ledger, this.#log).catch((error: unknown) =>
       this.#log.warn({ err: error }, 'could not look for unfinished prediction refreshes'));
   }
