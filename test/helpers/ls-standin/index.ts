@@ -179,7 +179,7 @@ export class LabelStudioStandIn {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://stand-in');
-    let body: unknown = null;
+    let body: unknown;
     try {
       body = text ? JSON.parse(text) : null;
     } catch {
@@ -205,7 +205,8 @@ export class LabelStudioStandIn {
     }
     try {
       const reply = await route(record, { data: this.data, files: this.files, updateBackendState: (b) => this.#updateBackendState(b) });
-      if (reply.status >= 400 && reply.body && typeof reply.body === 'object') reply.body = errorBody(reply.status, String((reply.body as { detail?: unknown }).detail ?? ''), reply.body);
+      const detail = (reply.body as { detail?: unknown } | undefined)?.detail;
+      if (reply.status >= 400 && reply.body && typeof reply.body === 'object') reply.body = errorBody(reply.status, typeof detail === 'string' ? detail : '', reply.body);
       return reply;
     } catch (error) {
       return { status: 500, body: errorBody(500, (error as Error).message) };
