@@ -52,7 +52,7 @@ export async function simulateThroughLabelStudio(options: LabelStudioLoopOptions
       const predicted = predictions.map((p) => p.choice);
       return { accuracy: accuracy(split.test.map((r) => r.label), predicted), macroF1: macroF1(split.test.map((r) => r.label), predicted) };
     };
-    const full = await reference(options, client, config);
+    const full = await reference(options, client, config, ls);
 
     const seedSet = options.stratified
       ? stratifiedSample(split.train.map((row) => row.label), plan.initial, prng(seed))
@@ -102,12 +102,15 @@ function sortedByPredictionScore(ls: LabelStudioStandIn): number[] {
   return scored.sort((a, b) => a.score - b.score || a.id - b.id).map((entry) => entry.id);
 }
 
-async function reference(options: LabelStudioLoopOptions, client: MlClient, config: string): Promise<Reference> {
+/** Full-data accuracy: the whole train split labelled in a second Label Studio project, trained once (legacy /train, which reads the export). */
+async function reference(options: LabelStudioLoopOptions, client: MlClient, config: string, ls: LabelStudioStandIn): Promise<Reference> {
   if (options.referenceAcc) return { accuracy: Number(options.referenceAcc), macroF1: NaN, fitS: NaN, labels: options.split.train.length, source: 'given' };
   const project = PROJECT + 2;
+  const { tasks } = ls.addProject({ id: project, label_config: config }, options.split.train.map((row) => row.text));
+  tasks.forEach((task, i) => ls.data.addAnnotation(task.id, [choiceResult(options.split.train[i]!.label)]));
   const v0 = await client.setup(project, config, options.extraParams);
   const t0 = performance.now();
-  const items = options.split.train.map((row, i) => ({ taskId: i + 1, annotationId: i + 1, text: row.text, label: row.label }));
+  const items = options.split.train.map((row, i) => ({ taskId: tasks[i]!.id, annotationId: i + 1, text: row.text, label: row.label }));
   const reply = await client.post<{ job?: string }>('/train', legacyTrainBody(project, config, items));
   const version = await client.waitForNewVersion(project, v0, { timeoutMs: 1_800_000, ...(reply.job ? { job: reply.job } : {}) });
   const fitS = (performance.now() - t0) / 1000;
