@@ -11,6 +11,7 @@
  *     [--stratified] [--out dir] [--png file]
  *   npm run simulate -- --replot bench-results/active-learning/<data set>/results.json [--png file]
  *   npm run simulate -- --train a.csv --test b.csv ...
+ *   npm run simulate -- --dataset sentiment-labelled-sentences --strategies label-studio   (through Label Studio: scripts/lib/al-label-studio-loop.ts)
  *
  * The seed set is random (--stratified: stratified by label, at least one per label) and the same
  * for every strategy. Outputs in --out (default bench-results/active-learning/<data set>): curves.csv, results.json,
@@ -85,6 +86,8 @@ const plan: Plan = { initial, batchSize, rounds, poolSample: positiveInt('pool-s
 const seed = positiveInt('seed', args.seed, 42, 0);
 const defaultMethod = args['score-method'] as ScoreMethod;
 if (!SCORE_METHODS.includes(defaultMethod)) throw new Error(`--score-method must be one of ${SCORE_METHODS.join(', ')}`);
+// Issue 13: the Label Studio loop mode lives in its own module (scores from the prediction refresh).
+if (args.strategies === 'label-studio') await (await import('./lib/al-label-studio-loop.js')).simulateThroughLabelStudio({ split, tag, plan, seed, extraParams: args['extra-params'] ? (JSON.parse(args['extra-params']) as Record<string, unknown>) : {}, outDir: args.out ?? join('bench-results', 'active-learning', `${tag}-label-studio`), png: args.png, referenceAcc: args['reference-acc'], stratified: args.stratified }).then(() => process.exit(0));
 const strategies = args.strategies.split(',').filter(Boolean).map((spec) => parseStrategy(spec, defaultMethod));
 const extraParams = args['extra-params'] ? (JSON.parse(args['extra-params']) as Record<string, unknown>) : {};
 const outDir = args.out ?? join('bench-results', 'active-learning', tag);

@@ -24,6 +24,8 @@ export const ERROR_CATALOGUE = {
   MLB_ERR_CHECKPOINT_CORRUPT: { status: 409, meaning: 'the version exists but does not match its manifest' },
   MLB_ERR_STORAGE: { status: 500, meaning: 'the disk or database failed (507 when it is full); nothing stored is lost' },
   MLB_ERR_TASK_DATA: { status: 422, meaning: "a task's data could not be read (a Label Studio file that failed to download)" },
+  MLB_ERR_LABEL_STUDIO: { status: 502, meaning: "Label Studio's API refused or failed a request this backend made (key, permission, unreachable); `kind` says which" },
+  MLB_ERR_REFRESH_UNAVAILABLE: { status: 409, meaning: 'a prediction refresh was asked for but LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are not both set' },
   MLB_ERR_SHUTTING_DOWN: { status: 503, meaning: 'the server is shutting down and takes no new training' },
   MLB_ERR_CONFIG: { status: 500, meaning: 'invalid configuration (environment variable or option)' },
   MLB_ERR_INTERNAL: { status: 500, meaning: 'an unexpected failure (a bug): the detail names the error' },
@@ -98,5 +100,33 @@ export class ConfigError extends MlBackendError {
   constructor(message: string) {
     super('MLB_ERR_CONFIG', 500, message);
     this.name = 'ConfigError';
+  }
+}
+
+/** Why a Label Studio API request failed; `retryable` ones may succeed when tried again. */
+export type LabelStudioFailure =
+  | 'unauthorized' | 'forbidden' | 'not_found' | 'bad_request' | 'rate_limited' | 'server'
+  | 'timeout' | 'network' | 'invalid_response' | 'cancelled';
+
+const RETRYABLE: ReadonlySet<LabelStudioFailure> = new Set(['rate_limited', 'server', 'timeout', 'network']);
+
+/** A Label Studio API request that failed: the message names the request and the reason, never the key. */
+export class LabelStudioApiError extends MlBackendError {
+  readonly kind: LabelStudioFailure;
+  readonly upstreamStatus: number | undefined;
+  constructor(kind: LabelStudioFailure, message: string, upstreamStatus?: number, options?: ErrorOptions) {
+    super('MLB_ERR_LABEL_STUDIO', 502, message, { kind, ...(upstreamStatus !== undefined && { upstream_status: upstreamStatus }) }, options);
+    this.name = 'LabelStudioApiError';
+    this.kind = kind;
+    this.upstreamStatus = upstreamStatus;
+  }
+
+  get retryable(): boolean {
+    return RETRYABLE.has(this.kind);
+  }
+
+  /** The request may have been carried out although no answer came back (so verify before repeating it). */
+  get ambiguous(): boolean {
+    return this.kind === 'server' || this.kind === 'timeout' || this.kind === 'network';
   }
 }

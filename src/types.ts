@@ -54,6 +54,10 @@ export interface TrainProgress {
   metrics?: Record<string, number>;
   /** Free-text phase, e.g. "embedding", "training", "saving". */
   phase?: string;
+  /** Items finished and to do, and items that failed (a prediction refresh counts tasks). */
+  done?: number;
+  total?: number;
+  errors?: number;
 }
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';

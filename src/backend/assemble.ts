@@ -2,8 +2,7 @@
  * Wires MLBackend's private subsystems once: the stores, the model's preload (readiness), the
  * warm-model registry, the fit runner and trainer, the job queue and the predict gate. The seams
  * the next issues plug into are options here: another store set (Redis, issue 14), another
- * predict gate (admission and batching, issue 12), a prediction-refresh job after each promotion
- * (issue 13).
+ * predict gate (admission and batching, issue 12), the prediction refresh (./refresh/, issue 13).
  */
 import type { BackendConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
@@ -21,6 +20,8 @@ import type { JobHandler, JobQueue } from './job-queue.js';
 import { loadModelClass, type ModelModuleRef } from './model-module.js';
 import { ModelRegistry } from './model-registry.js';
 import { DirectPredictGate, type PredictGate } from './predict-gate.js';
+import { PredictionRefreshService } from './refresh/refresh-service.js';
+import { refreshAfterPromotions } from './refresh/refresh-triggers.js';
 import { ProjectSettings } from './project-settings.js';
 import { Readiness } from './readiness.js';
 import { TrainPolicy } from './train-policy.js';
@@ -35,7 +36,10 @@ export interface MLBackendOptions {
   stores?: Stores;
   /** How /predict calls are admitted and batched. @default a gate that runs each call at once */
   predictGate?: PredictGate;
-  /** Runs as a 'refresh-predictions' job after each promotion of a project (issue 13). */
+  /**
+   * Runs as a 'refresh-predictions' job after each promotion of a project, instead of the
+   * prediction refresh into Label Studio (./refresh/) that runs when its URL and key are set.
+   */
   refreshPredictions?: JobHandler;
   /** The job queue's clock (tests). */
   clock?: Clock;
@@ -52,6 +56,8 @@ export interface BackendParts {
   queue: JobQueue;
   policy: TrainPolicy;
   gate: PredictGate;
+  /** The prediction refresh into Label Studio, when LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are set. */
+  refresh: PredictionRefreshService | undefined;
 }
 
 export async function assemble(options: MLBackendOptions): Promise<BackendParts> {
@@ -93,6 +99,7 @@ export async function assemble(options: MLBackendOptions): Promise<BackendParts>
           logLevel: config.logLevel,
           labelStudioUrl: config.labelStudioUrl,
           labelStudioApiKey: config.labelStudioApiKey,
+          taskUrlOrigins: config.taskUrlOrigins,
         })
       : new InlineFitRunner(modelClass, context, stores.annotations);
   const trainer = new Trainer({
@@ -112,29 +119,33 @@ export async function assemble(options: MLBackendOptions): Promise<BackendParts>
       debounceMs: config.trainDebounceMs,
     },
   };
-  if (options.refreshPredictions) kinds['refresh-predictions'] = { handler: options.refreshPredictions, concurrency: 1 };
+  const gate = options.predictGate ?? new DirectPredictGate();
+  const refresh = options.refreshPredictions ? undefined : PredictionRefreshService.create({
+    config,
+    logger,
+    kv: stores.kv,
+    checkpoints: stores.checkpoints,
+    settings,
+    predictor: { modelClass, registry, checkpoints: stores.checkpoints, context, gate },
+    currentVersion: (project) => registry.currentVersion(project),
+    isShuttingDown: () => readiness.report().shuttingDown === true,
+  });
+  const refreshHandler = options.refreshPredictions ?? refresh?.handler;
+  // One refresh at a time across projects (they share Label Studio); a burst of TASKS_CREATED waits for quiet.
+  if (refreshHandler) kinds['refresh-predictions'] = { handler: refreshHandler, concurrency: 1, debounceMs: 2000 };
   const queue = await InProcessJobQueue.open({
     store: stores.jobs,
     kinds,
     ...(options.clock && { clock: options.clock }),
     onStoreError: (error, job) => logger.error({ err: error, job: job.id }, 'could not save a job record'),
   });
-  for (const job of queue.interrupted) logger.warn({ job: job.id, project: job.project }, 'training job was interrupted by a restart');
-  if (queue.handles('refresh-predictions')) refreshAfterPromotions(queue, logger);
+  for (const job of queue.interrupted) logger.warn({ job: job.id, kind: job.kind ?? 'train', project: job.project }, 'job was interrupted by a restart');
+  if (options.refreshPredictions) refreshAfterPromotions(queue, logger);
+  refresh?.attach(queue);
 
   void reportCorruptCheckpoints(stores, logger);
   logger.info({ model: modelClass.modelName, tfBackend: tf.backend, modelDir: config.modelDir }, 'backend ready to serve');
-  return { modelClass, tf, stores, settings, readiness, registry, fitRunner, queue, policy: new TrainPolicy(config.trainEveryN), gate: options.predictGate ?? new DirectPredictGate() };
-}
-
-/** A training that promoted a version queues the project's prediction refresh. */
-function refreshAfterPromotions(queue: JobQueue, logger: Logger): void {
-  queue.subscribe(({ type, job }) => {
-    if (type !== 'finished' || (job.kind ?? 'train') !== 'train' || job.state !== 'succeeded' || job.version === undefined) return;
-    queue
-      .enqueue('refresh-predictions', job.project, { event: 'PROMOTED', data: { version: job.version }, immediate: true })
-      .catch((error: unknown) => logger.warn({ err: error, project: job.project }, 'could not queue the prediction refresh'));
-  });
+  return { modelClass, tf, stores, settings, readiness, registry, fitRunner, queue, policy: new TrainPolicy(config.trainEveryN), gate, refresh };
 }
 
 /** One background pass over every checkpoint at start, so damaged old versions show in the logs. */

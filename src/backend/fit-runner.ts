@@ -66,6 +66,7 @@ export interface WorkerFitRunnerOptions {
   logLevel: string;
   labelStudioUrl: string | undefined;
   labelStudioApiKey: string | undefined;
+  taskUrlOrigins?: readonly string[] | undefined;
   /** How long a cancelled fit may take to stop before the worker is terminated. */
   abortGraceMs?: number;
   /**

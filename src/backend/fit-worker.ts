@@ -32,7 +32,7 @@ function prepare() {
     const readiness = new Readiness(() => modelClass.preload({ modelDir: data.modelDir, logger: logger.child({ component: 'model' }), purpose: 'train' }));
     // The worker never watches `current`: it only reads annotations and the key-value store.
     const stores = openLocalStores(data.modelDir, { pollMs: 0 });
-    const taskFiles = labelStudioTaskFiles({ labelStudioUrl: data.labelStudioUrl, labelStudioApiKey: data.labelStudioApiKey });
+    const taskFiles = labelStudioTaskFiles({ labelStudioUrl: data.labelStudioUrl, labelStudioApiKey: data.labelStudioApiKey, taskUrlOrigins: data.taskUrlOrigins });
     return { modelClass, stores, context: { kv: stores.kv, logger, taskFiles, whenPreloaded: () => readiness.whenPreloaded() } };
   })();
   return ready;

@@ -14,39 +14,21 @@ import type { AnnotationCounts, CheckpointInfo } from '../store/types.js';
 import { normalizeProjectId, assertSafeVersion } from '../store/safe-names.js';
 import type { TfRuntimeInfo } from '../tf/runtime.js';
 import { MlBackendError, badRequest } from '../errors.js';
+import type { RefreshRequest } from './refresh/refresh-job.js';
 import { isObject, toJsonObject } from '../util/json.js';
 import { assemble, type BackendParts, type MLBackendOptions } from './assemble.js';
 import { waitForJob, type JobListener } from './job-queue.js';
-import type { PredictGate } from './predict-gate.js';
 import type { ReadinessReport } from './readiness.js';
 import { extraParamsIn, labelConfigIn } from './project-settings.js';
 import { versionsJson } from './versions-view.js';
+import type { BackendStats, TrainNowOptions } from './backend-types.js';
 import { annotationsFromTasks, receiveWebhook, type WebhookReply } from './webhook-events.js';
 
 export type { MLBackendOptions } from './assemble.js';
+export type { BackendStats, TrainNowOptions } from './backend-types.js';
 export type { WebhookReply } from './webhook-events.js';
 
 type Obj = Record<string, unknown>;
-
-/** What /metrics reads at scrape time. */
-export interface BackendStats {
-  readiness: ReadinessReport;
-  jobs: { running: number; pending: number };
-  predict: ReturnType<PredictGate['stats']>;
-  /** The version each project with checkpoints serves. */
-  servedVersions: Array<{ project: string; version: string }>;
-}
-
-/** What `trainNow` may bring along (the CLI's `train` brings a CSV's rows as annotations). */
-export interface TrainNowOptions {
-  labelConfig?: string;
-  extraParams?: JsonObject;
-  annotatedTasks?: AnnotatedTask[];
-  event?: string;
-  data?: JsonObject;
-  /** Replace the stored annotations with Label Studio's export first. @default false */
-  refreshFromLabelStudio?: boolean;
-}
 
 /** Label Studio reads RQ-style job states from /job_status. */
 const LS_JOB_STATUS: Record<JobRecord['state'], string> = { queued: 'queued', running: 'started', succeeded: 'finished', failed: 'failed', cancelled: 'canceled' };
@@ -137,10 +119,18 @@ export class MLBackend {
     return { results: outcome.results as JsonValue[], model_version: outcome.version };
   }
 
-  /** Stores what the event says and answers at once; training runs as a job. */
-  webhook(body: Obj): Promise<WebhookReply> {
-    const { settings, stores, policy, queue } = this.#parts;
-    return receiveWebhook(body, { settings, annotations: stores.annotations, policy, queue });
+  /** Stores what the event says and answers at once; training (or, for new tasks, the prediction refresh) runs as a job. */
+  async webhook(body: Obj): Promise<WebhookReply> {
+    const { settings, stores, policy, queue, refresh } = this.#parts;
+    return (await refresh?.onWebhook(body)) ?? receiveWebhook(body, { settings, annotations: stores.annotations, policy, queue });
+  }
+
+  /** Queues a prediction refresh into Label Studio (the job that also runs after every new version). */
+  refreshPredictions(projectRaw: unknown, request: RefreshRequest): Promise<JobRecord> {
+    const { refresh } = this.#parts;
+    if (!refresh) throw new MlBackendError('MLB_ERR_REFRESH_UNAVAILABLE', 409, 'the prediction refresh needs LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY');
+    if (request.version !== undefined) assertSafeVersion(request.version);
+    return refresh.request(normalizeProjectId(projectRaw), request);
   }
 
   /** Legacy /train: the body carries exported tasks with annotations. */
@@ -227,7 +217,7 @@ export class MLBackend {
   async versions(projectRaw: unknown): Promise<JsonObject> {
     const { checkpoints } = this.#parts.stores;
     const projects = projectRaw === undefined || projectRaw === null || projectRaw === '' ? await checkpoints.listProjects() : [normalizeProjectId(projectRaw)];
-    return versionsJson(await Promise.all(projects.map(async (project) => ({ project, ...(await this.versionList(project)) }))));
+    return versionsJson(await Promise.all(projects.map(async (project) => ({ project, ...(await this.versionList(project)), refresh: await this.#parts.refresh?.status(project) }))));
   }
 
   /** Every version of a project (oldest first, corrupt ones flagged) and the one it serves. */
@@ -284,6 +274,7 @@ export class MLBackend {
       await this.beginShutdown(mode);
       await this.#parts.fitRunner.close();
       await this.#parts.registry.close();
+      await this.#parts.refresh?.close();
       await this.#parts.stores.close();
     })();
     return this.#closing;

@@ -7,12 +7,14 @@ export interface ProjectVersions {
   project: string;
   current: string;
   list: CheckpointInfo[];
+  /** The latest prediction refresh into Label Studio (progress, errors), when there is one. */
+  refresh?: JsonObject | undefined;
 }
 
 export function versionsJson(projects: ProjectVersions[]): JsonObject {
   const perProject: JsonObject = {};
   const all = new Set<string>();
-  for (const { project, current, list } of projects) {
+  for (const { project, current, list, refresh } of projects) {
     for (const info of list) if (!info.corrupt) all.add(info.version);
     perProject[project] = {
       current_version: current,
@@ -25,6 +27,7 @@ export function versionsJson(projects: ProjectVersions[]): JsonObject {
         ...(info.job?.annotationCount !== undefined && { annotation_count: info.job.annotationCount }),
         ...(info.job?.metrics && { metrics: info.job.metrics }),
       })),
+      ...(refresh && { prediction_refresh: refresh }),
     };
   }
   const single = projects.length === 1 ? projects[0] : undefined;

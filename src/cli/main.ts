@@ -9,18 +9,20 @@ import { deployCommand } from './deploy.js';
 import { fetchModelCommand } from './fetch-model.js';
 import { healthcheckCommand } from './healthcheck.js';
 import { initCommand } from './init.js';
+import { doctorCommand } from './doctor.js';
+import { predictCommand } from './predict.js';
 import { startCommand } from './start.js';
 import { trainCommand } from './train.js';
 import { CLI_NAME, CliError, packageJson } from './support.js';
 
 export function buildProgram(): Command {
   const program = new Command(CLI_NAME)
-    .description('Label Studio ML backend with TensorFlow.js models: serve, train, inspect checkpoints, deploy')
+    .description('Label Studio ML backend with TensorFlow.js models: serve, train, pre-annotate, inspect checkpoints, deploy, diagnose')
     .version(packageJson().version)
     .option('--verbose', 'print stack traces on failure')
     .showSuggestionAfterError()
     .configureHelp({ showGlobalOptions: true });
-  for (const command of [initCommand(), startCommand(), trainCommand(), checkpointsCommand(), fetchModelCommand(), deployCommand(), healthcheckCommand()]) {
+  for (const command of [initCommand(), startCommand(), trainCommand(), predictCommand(), checkpointsCommand(), fetchModelCommand(), deployCommand(), healthcheckCommand(), doctorCommand()]) {
     program.addCommand(command);
   }
   return program;

@@ -1,6 +1,7 @@
 /**
- * Training progress for the terminal: a cli-progress bar (epochs, loss) for a person, plain
- * lines when stderr is not a terminal or CI=true (logs stay readable, no control characters).
+ * Job progress for the terminal (training: epochs and loss; a prediction refresh: tasks): a
+ * cli-progress bar for a person, plain lines when stderr is not a terminal or CI=true (logs stay
+ * readable, no control characters).
  */
 import cliProgress from 'cli-progress';
 import type { TrainProgress } from '../types.js';
@@ -59,6 +60,48 @@ export function lineView(write: (line: string) => void): ProgressView {
       const loss = p.loss !== undefined ? ` loss ${p.loss.toFixed(4)}` : '';
       const metrics = formatMetrics(p.metrics);
       write(`epoch ${p.epoch}${p.epochs !== undefined ? `/${p.epochs}` : ''}${loss}${metrics ? ` ${metrics}` : ''}`);
+    },
+    stop() {},
+  };
+}
+
+/** Task progress (a prediction refresh): a bar of tasks done for a person, a line per ~10% in CI. */
+export function createTaskProgressView(stream: NodeJS.WriteStream = process.stderr): ProgressView {
+  if (!isInteractive(stream)) return taskLineView((line) => stream.write(`${line}\n`));
+  const bar = new cliProgress.SingleBar(
+    { stream, format: 'predicting |{bar}| {value}/{total} tasks  errors {errors}  {phase}', hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(p) {
+      if (p.done === undefined || p.total === undefined) return;
+      const payload = { errors: p.errors ?? 0, phase: p.phase ?? '' };
+      if (!started) bar.start(p.total, p.done, payload);
+      started = true;
+      bar.setTotal(p.total);
+      bar.update(p.done, payload);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+export function taskLineView(write: (line: string) => void): ProgressView {
+  let lastTenth = -1;
+  let lastPhase: string | undefined;
+  return {
+    update(p) {
+      if (p.phase !== undefined && p.phase !== lastPhase) {
+        lastPhase = p.phase;
+        write(`phase: ${p.phase}`);
+      }
+      if (p.done === undefined || p.total === undefined) return;
+      const tenth = p.total === 0 ? 10 : Math.floor((10 * p.done) / p.total);
+      if (tenth === lastTenth) return;
+      lastTenth = tenth;
+      write(`${p.done}/${p.total} tasks${p.errors ? `, ${p.errors} failed` : ''}`);
     },
     stop() {},
   };

@@ -6,11 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import type { JobRecord, JsonObject } from '../types.js';
-import type { MLBackend } from '../backend/ml-backend.js';
+import type { JsonObject } from '../types.js';
 import type { BackendConfig } from '../config/index.js';
-import { CliError, LOG_LEVELS, TFJS_BACKENDS, existingEntry, formatMetrics, isInteractive, jsonObjectArg, resolveModelDir } from './support.js';
+import { CliError, LOG_LEVELS, TFJS_BACKENDS, existingEntry, formatMetrics, jsonObjectArg, resolveModelDir } from './support.js';
 import { createProgressView } from './progress.js';
+import { runOneJob } from './run-job.js';
 
 interface TrainFlags {
   data: string;
@@ -62,6 +62,8 @@ async function train(flags: TrainFlags): Promise<void> {
   const config = loadConfig(process.env, {
     modelDir: resolveModelDir(flags.modelDir),
     logLevel: flags.logLevel,
+    // A server on this MODEL_DIR sees the new version and refreshes Label Studio's predictions.
+    predictionRefresh: 'off',
     ...(flags.tfjsBackend !== undefined && { tfjsBackend: flags.tfjsBackend }),
   });
   const logger = createLogger({ level: config.logLevel, destination: process.stderr, pretty: false });
@@ -71,7 +73,7 @@ async function train(flags: TrainFlags): Promise<void> {
     say(`${dataset.tasks.length} annotated rows (${dataset.skipped} skipped), labels: ${dataset.labels.join(', ')}`);
     say(`training ${backend.modelName} for project ${project} on ${backend.tfRuntime.backend} (model dir ${config.modelDir})`);
     // Offline on purpose: the CSV's rows are the annotations, never replaced by a Label Studio export.
-    const record = await runOneJob(backend, () =>
+    const record = await runOneJob(backend, createProgressView(), () =>
       backend.trainNow(project, {
         labelConfig: dataset.labelConfig,
         ...(flags.extraParams && { extraParams: flags.extraParams as JsonObject }),
@@ -94,29 +96,6 @@ async function train(flags: TrainFlags): Promise<void> {
     else console.log(`project ${project}: new version ${result.version} (${formatMetrics(result.metrics) || 'no metrics'}) in ${result.duration_s} s`);
   } finally {
     await backend.close('cancel');
-  }
-}
-
-/** Queues one job, shows its progress, and resolves with its final record; Ctrl-C cancels it. */
-async function runOneJob(backend: MLBackend, enqueue: () => Promise<JobRecord>): Promise<JobRecord> {
-  const view = createProgressView();
-  let jobId: string | undefined;
-  const unsubscribe = backend.onJobEvent(({ type, job }) => {
-    if (type === 'progress' && job.id === jobId && job.progress) view.update(job.progress);
-  });
-  // Nothing partial is promoted when the job is cancelled.
-  const onSigint = () => {
-    if (jobId !== undefined) void backend.cancelJob(jobId, 'cancelled by SIGINT');
-  };
-  process.once('SIGINT', onSigint);
-  try {
-    jobId = (await enqueue()).id;
-    if (!isInteractive()) console.error(`job ${jobId} started`);
-    return await backend.waitForJob(jobId);
-  } finally {
-    view.stop();
-    process.off('SIGINT', onSigint);
-    unsubscribe();
   }
 }
 

@@ -9,3 +9,5 @@ export type EncoderChoice = (typeof ENCODER_CHOICES)[number];
 /** SCORE_METHOD: what a prediction's `score` measures (src/tf/sampling-scores.ts). */
 export const SCORE_METHODS = ['margin', 'least_confidence', 'entropy'] as const;
 export type ScoreMethod = (typeof SCORE_METHODS)[number];
+export const PREDICTION_REFRESH_MODES = ['auto', 'off'] as const;
+export const OLD_PREDICTION_VERSIONS = ['delete', 'keep'] as const;

@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { LOG_LEVELS, TF_BACKENDS, TRAINING_THREADS } from './choices.js';
-import { boolean, choice, decimal, filePath, httpUrl, integer, readSettings, text, type Env, type SettingsOf } from './settings.js';
+import { LOG_LEVELS, OLD_PREDICTION_VERSIONS, PREDICTION_REFRESH_MODES, TF_BACKENDS, TRAINING_THREADS } from './choices.js';
+import { boolean, choice, decimal, filePath, httpUrl, integer, originList, readSettings, text, type Env, type SettingsOf } from './settings.js';
 
 export const SERVER_SETTINGS = {
   port: integer({ env: 'PORT', default: 9090, min: 0, max: 65535, doc: 'port' }),
@@ -15,8 +15,16 @@ export const SERVER_SETTINGS = {
   basicAuthPass: text({ env: 'BASIC_AUTH_PASS', secret: true, doc: 'the Basic auth password; both must be set, or neither' }),
   webhookToken: text({ env: 'WEBHOOK_TOKEN', secret: true, doc: 'lets Label Studio webhooks through on `/webhook` (see below)' }),
   logLevel: choice({ env: 'LOG_LEVEL', choices: LOG_LEVELS, default: 'info', doc: 'JSON logs, pretty on a terminal' }),
-  labelStudioUrl: httpUrl({ env: 'LABEL_STUDIO_URL', aliases: ['LABEL_STUDIO_HOST'], doc: 'for task files (uploads, cloud storage) and the annotation export' }),
+  labelStudioUrl: httpUrl({ env: 'LABEL_STUDIO_URL', aliases: ['LABEL_STUDIO_HOST'], doc: 'for task files (uploads, cloud storage), the annotation export and the prediction refresh' }),
   labelStudioApiKey: text({ env: 'LABEL_STUDIO_API_KEY', aliases: ['LABEL_STUDIO_ACCESS_TOKEN'], secret: true, doc: 'legacy token or personal access token (JWT, refreshed)' }),
+  labelStudioTimeoutS: decimal({ env: 'LABEL_STUDIO_TIMEOUT_S', default: 30, min: 0.1, max: 3600, doc: 'time allowed for one Label Studio API request (the export has its own, longer bound)' }),
+  taskUrlOrigins: originList({ env: 'TASK_URL_ORIGINS', doc: "origins besides Label Studio's that task URLs may be fetched from (comma-separated; `*` = any public host); loopback, link-local and private addresses are refused unless their origin is listed" }),
+  predictionRefresh: choice({ env: 'PREDICTION_REFRESH', choices: PREDICTION_REFRESH_MODES, default: 'auto', doc: "`auto`: after every new version, write fresh predictions for the project's unlabelled tasks into Label Studio (needs `LABEL_STUDIO_URL` and `LABEL_STUDIO_API_KEY`); `off`: only on demand" }),
+  predictionRefreshBatch: integer({ env: 'PREDICTION_REFRESH_BATCH', default: 100, min: 1, max: 1000, doc: 'tasks listed, predicted and written per Label Studio request' }),
+  predictionRefreshRps: decimal({ env: 'PREDICTION_REFRESH_RPS', default: 10, min: 0.1, max: 1000, doc: 'most requests per second the refresh sends to Label Studio' }),
+  predictionRefreshConcurrency: integer({ env: 'PREDICTION_REFRESH_CONCURRENCY', default: 2, min: 1, max: 16, doc: 'most refresh requests in flight toward Label Studio at once' }),
+  predictionRefreshRetries: integer({ env: 'PREDICTION_REFRESH_RETRIES', default: 5, min: 0, max: 20, doc: 'tries after the first for a Label Studio request that failed in a way that may pass (5xx, 429, timeout, network), with exponential backoff from 0.5 s to 15 s' }),
+  predictionRefreshOldVersions: choice({ env: 'PREDICTION_REFRESH_OLD_VERSIONS', choices: OLD_PREDICTION_VERSIONS, default: 'delete', doc: "what happens to predictions of this backend's older versions once a refresh is complete: `delete` them from Label Studio, or `keep` them" }),
   tfjsBackend: choice({ env: 'TFJS_BACKEND', choices: TF_BACKENDS, default: 'auto', doc: '`auto` tries tfjs-node-gpu → tfjs-node → wasm → cpu; the others force one' }),
   trainingThread: choice({ env: 'TRAINING_THREAD', choices: TRAINING_THREADS, default: 'worker', doc: 'train in a worker thread, or on the main thread' }),
   trainEveryN: integer({ env: 'TRAIN_EVERY_N_ANNOTATIONS', default: 1, min: 0, max: 1_000_000, doc: 'annotation events that start a training; `0` = only Start Training' }),

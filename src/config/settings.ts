@@ -147,6 +147,37 @@ export function httpUrl(spec: Common): Setting<string | undefined> {
   });
 }
 
+/**
+ * A comma-separated list of http(s) origins (scheme, host and port; paths are refused), or `*`.
+ * Unset reads as an empty list.
+ */
+export function originList(spec: Common): Setting<readonly string[]> {
+  return setting(spec, {
+    shownDefault: '—',
+    fallback: () => [],
+    parse(raw, name) {
+      const out: string[] = [];
+      for (const item of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+        if (item === '*') {
+          out.push('*');
+          continue;
+        }
+        let url: URL;
+        try {
+          url = new URL(item);
+        } catch {
+          return invalid(name, raw, 'comma-separated origins such as https://cdn.example.com,http://minio:9000 (or *)');
+        }
+        if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname.replace(/\/+$/, '') !== '' || url.search || url.username) {
+          invalid(name, raw, `origins only (scheme://host[:port], no path), got ${item}`);
+        }
+        out.push(url.origin);
+      }
+      return out;
+    },
+  });
+}
+
 /** The raw value of a setting: its variable, else the first alias set; undefined when unset or empty. */
 function rawValue(setting: Setting<unknown>, env: Env): { name: string; raw: string } | undefined {
   for (const name of [setting.env, ...setting.aliases]) {

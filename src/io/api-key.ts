@@ -5,8 +5,17 @@
 import { TaskDataError } from '../errors.js';
 import { isObject } from '../util/json.js';
 
-/** Refresh a personal access token's access token this long before it expires. */
+/** Refresh a personal access token's access token this long before it expires (at most half its life). */
 const EXPIRY_SKEW_MS = 30_000;
+
+/** What a Label Studio API key is, by its form (the test Label Studio itself makes). */
+export type ApiKeyKind = 'legacy-token' | 'personal-access-token' | 'access-token';
+
+export function apiKeyKind(key: string): ApiKeyKind {
+  const payload = jwtPayload(key);
+  if (!payload) return 'legacy-token';
+  return payload['token_type'] === 'refresh' ? 'personal-access-token' : 'access-token';
+}
 
 /** The Authorization header for one API key; a personal access token is exchanged (and re-exchanged) for access tokens. */
 export class ApiKeyAuth {
@@ -27,11 +36,20 @@ export class ApiKeyAuth {
     return this.#access?.token;
   }
 
+  get kind(): ApiKeyKind {
+    return apiKeyKind(this.key);
+  }
+
+  /** Forget the access token (Label Studio refused it before its expiry): the next header exchanges again. */
+  invalidate(): void {
+    this.#access = undefined;
+  }
+
   /** `Token <key>` for a legacy token, `Bearer <key>` for a JWT access token, `Bearer <access>` for a refresh token. */
   async header(signal: AbortSignal): Promise<string> {
-    const payload = jwtPayload(this.key);
-    if (!payload) return `Token ${this.key}`;
-    if (payload['token_type'] !== 'refresh') return `Bearer ${this.key}`;
+    const kind = this.kind;
+    if (kind === 'legacy-token') return `Token ${this.key}`;
+    if (kind === 'access-token') return `Bearer ${this.key}`;
     if (this.#access && this.#access.expiresAt > Date.now()) return `Bearer ${this.#access.token}`;
     // One exchange at a time: concurrent downloads share it.
     this.#refreshing ??= this.#refresh(signal).finally(() => {
@@ -60,7 +78,8 @@ export class ApiKeyAuth {
     }
     const exp = jwtPayload(access)?.['exp'];
     // Without an expiry the token is used for this request only.
-    const expiresAt = typeof exp === 'number' ? exp * 1000 - EXPIRY_SKEW_MS : 0;
+    const lifeMs = typeof exp === 'number' ? exp * 1000 - Date.now() : 0;
+    const expiresAt = lifeMs > 0 ? Date.now() + lifeMs - Math.min(EXPIRY_SKEW_MS, lifeMs / 2) : 0;
     this.#access = { token: access, expiresAt };
     return access;
   }

@@ -1,4 +1,4 @@
-/** Reading fetch responses safely: bounded bodies, one-line excerpts, the real network reason. */
+/** Reading fetch responses safely: bounded bodies, the real network reason. */
 import { TaskDataError } from '../errors.js';
 
 export async function readLimited(response: Response, maxBytes: number, tooLarge: () => string): Promise<Uint8Array> {
@@ -22,16 +22,6 @@ export async function readLimited(response: Response, maxBytes: number, tooLarge
     chunks.push(value);
   }
   return Buffer.concat(chunks, total);
-}
-
-/** The first 200 characters of an error body, on one line. */
-export async function readExcerpt(response: Response): Promise<string> {
-  try {
-    const text = (await response.text()).replace(/\s+/g, ' ').trim();
-    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
-  } catch {
-    return '';
-  }
 }
 
 /** undici reports "fetch failed" with the useful part (ECONNREFUSED, ENOTFOUND ...) in `cause`. */

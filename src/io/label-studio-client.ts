@@ -1,14 +1,17 @@
 /**
- * The one module that talks HTTP to Label Studio: the annotation export used for training and
- * task files referenced by task data (a port of the SDK's `get_local_path` rewrites, PROTOCOL.md
- * §1.6). The API key travels only to Label Studio's own origin, never to other hosts, and never
- * appears in error messages.
+ * The backend's way to Label Studio: its REST API (./label-studio-api.ts, on one authenticated
+ * connection), the annotation export used for training, and task files referenced by task data
+ * (a port of the SDK's `get_local_path` rewrites, PROTOCOL.md §1.6) under the task URL policy.
+ * The API key travels only to Label Studio's own origin and never appears in error messages.
  */
-import { ConfigError, TaskDataError } from '../errors.js';
+import { ConfigError, LabelStudioApiError, TaskDataError } from '../errors.js';
 import type { AnnotatedTask } from '../types.js';
 import { isObject } from '../util/json.js';
-import { readExcerpt, readLimited, networkReason } from './http-body.js';
-import { ApiKeyAuth, isWellFormedJwt } from './api-key.js';
+import { isWellFormedJwt } from './api-key.js';
+import { TaskUrlPolicy } from './fetch-policy.js';
+import { LabelStudioApi } from './label-studio-api.js';
+import { LabelStudioConnection } from './ls-connection.js';
+import { TaskFileFetcher } from './task-file-fetcher.js';
 
 export { isWellFormedJwt };
 
@@ -17,7 +20,9 @@ export interface LabelStudioClientOptions {
   url?: string | undefined;
   /** Legacy token or personal access token (LABEL_STUDIO_API_KEY). */
   apiKey?: string | undefined;
-  /** For tests; @default globalThis.fetch */
+  /** TASK_URL_ORIGINS: origins task URLs may be fetched from besides Label Studio's (`*`: any public host). */
+  allowedOrigins?: readonly string[] | undefined;
+  /** For tests: replaces fetch for API calls and file downloads (the connect-time address check then does not apply). */
   fetchImpl?: typeof fetch;
   /** Time allowed for one file download, body included. @default 10000 */
   timeoutMs?: number;
@@ -25,6 +30,8 @@ export interface LabelStudioClientOptions {
   maxBytes?: number;
   /** Time allowed for the project export (it grows with the project). @default 300000 */
   exportTimeoutMs?: number;
+  /** Time allowed for one API call (LABEL_STUDIO_TIMEOUT_S). @default 30000 */
+  apiTimeoutMs?: number;
 }
 
 export interface RequestOptions {
@@ -36,46 +43,39 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const DEFAULT_EXPORT_TIMEOUT_MS = 300_000;
 const MAX_EXPORT_BYTES = 512 * 1024 * 1024;
-const MAX_REDIRECTS = 5;
 const CLOUD_PREFIXES = ['s3:', 'gs:', 'azure-blob:'];
 const ENV_HINT = 'set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY';
 
 export class LabelStudioClient {
   /** Base URL without trailing slash, or undefined when not configured. */
   readonly url: string | undefined;
-  readonly #origin: string | undefined;
+  /** The REST API, when LABEL_STUDIO_URL is set. */
+  readonly api: LabelStudioApi | undefined;
+  readonly #connection: LabelStudioConnection | undefined;
   readonly #apiKey: string | undefined;
-  readonly #fetch: typeof fetch;
-  readonly #timeoutMs: number;
-  readonly #maxBytes: number;
+  readonly #policy: TaskUrlPolicy;
+  readonly #files: TaskFileFetcher;
   readonly #exportTimeoutMs: number;
-  readonly #auth: ApiKeyAuth | undefined;
 
   constructor(options: LabelStudioClientOptions = {}) {
     const url = options.url?.trim() || undefined;
-    if (url !== undefined) {
-      let parsed: URL | undefined;
-      try {
-        parsed = new URL(url);
-      } catch {
-        parsed = undefined;
-      }
-      if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-        throw new ConfigError(
-          `LABEL_STUDIO_URL must be an http(s) URL such as http://label-studio:8080, got "${url}"`,
-        );
-      }
-      this.#origin = parsed.origin;
-      this.url = url.replace(/\/+$/, '');
-    } else {
-      this.#origin = undefined;
-      this.url = undefined;
-    }
     this.#apiKey = options.apiKey?.trim() || undefined;
-    this.#fetch = options.fetchImpl ?? globalThis.fetch;
-    this.#auth = this.#apiKey === undefined ? undefined : new ApiKeyAuth(this.#apiKey, this.url, this.#fetch, (url) => this.#describe(url));
-    this.#timeoutMs = positive('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
-    this.#maxBytes = positive('maxBytes', options.maxBytes, DEFAULT_MAX_BYTES);
+    this.#connection = url === undefined ? undefined : new LabelStudioConnection({
+      url,
+      apiKey: this.#apiKey,
+      ...(options.fetchImpl && { fetchImpl: options.fetchImpl }),
+      timeoutMs: positive('apiTimeoutMs', options.apiTimeoutMs, 30_000),
+    });
+    this.url = this.#connection?.url;
+    this.api = this.#connection && new LabelStudioApi(this.#connection);
+    this.#policy = new TaskUrlPolicy({ labelStudioOrigin: this.#connection?.origin, allowedOrigins: options.allowedOrigins });
+    this.#files = new TaskFileFetcher({
+      connection: this.#connection,
+      policy: this.#policy,
+      timeoutMs: positive('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS),
+      maxBytes: positive('maxBytes', options.maxBytes, DEFAULT_MAX_BYTES),
+      fetchImpl: options.fetchImpl,
+    });
     this.#exportTimeoutMs = positive('exportTimeoutMs', options.exportTimeoutMs, DEFAULT_EXPORT_TIMEOUT_MS);
   }
 
@@ -87,17 +87,30 @@ export class LabelStudioClient {
 
   /** Every annotated task of a project, from `GET /api/projects/{id}/export`. */
   async exportAnnotations(projectId: number | string, options: RequestOptions = {}): Promise<AnnotatedTask[]> {
-    const base = this.#requireUrl(`export project ${projectId}`);
+    const connection = this.#connection;
+    if (!connection) throw new TaskDataError(`Cannot export project ${projectId}: Label Studio's URL is not configured; ${ENV_HINT}`);
     this.#requireKey(`export project ${projectId}`);
-    const id = encodeURIComponent(String(projectId));
-    const url = `${base}/api/projects/${id}/export?exportType=JSON&download_all_tasks=false`;
     const what = `the Label Studio export of project ${projectId}`;
-    const bytes = await this.#get(url, what, this.#exportTimeoutMs, MAX_EXPORT_BYTES, options.signal);
+    let bytes: Uint8Array;
+    try {
+      bytes = await connection.bytes(`/api/projects/${encodeURIComponent(String(projectId))}/export`, {
+        query: { exportType: 'JSON', download_all_tasks: 'false' },
+        timeoutMs: this.#exportTimeoutMs,
+        maxBytes: MAX_EXPORT_BYTES,
+        ...(options.signal && { signal: options.signal }),
+      });
+    } catch (error) {
+      // Training reads a failed export as task data it could not get.
+      if (error instanceof LabelStudioApiError) {
+        throw new TaskDataError(`Could not download ${what}: ${error.message}`, error.upstreamStatus === undefined ? undefined : { upstream_status: error.upstreamStatus });
+      }
+      throw error;
+    }
     let body: unknown;
     try {
       body = JSON.parse(new TextDecoder().decode(bytes));
     } catch {
-      throw new TaskDataError(`${capitalise(what)} is not JSON (${this.#describe(url)})`);
+      throw new TaskDataError(`${capitalise(what)} is not JSON`);
     }
     if (!Array.isArray(body)) throw new TaskDataError(`${capitalise(what)} is not a JSON array of tasks`);
     return body.map((item, i) => toAnnotatedTask(item, i, what));
@@ -135,69 +148,22 @@ export class LabelStudioClient {
     );
   }
 
-  /** Downloads a task file as UTF-8 text (size- and time-limited). Failures are TaskDataErrors. */
+  /** Downloads a task file as UTF-8 text (size- and time-limited, under the task URL policy). Failures are TaskDataErrors. */
   async fetchText(value: string, taskId?: number | string, options: RequestOptions = {}): Promise<string> {
     const url = this.resolveUrl(value, taskId);
     // Uploads, local files and cloud URIs are only served to an authenticated client.
     if (!/^https?:\/\//i.test(value)) this.#requireKey(`fetch "${value}"`);
-    const bytes = await this.#get(url, `task file "${shorten(value)}"`, this.#timeoutMs, this.#maxBytes, options.signal);
+    const bytes = await this.#files.get(url, `task file "${shorten(value)}"`, options.signal);
     try {
       return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
-      throw new TaskDataError(`Task file "${shorten(value)}" is not UTF-8 text (${this.#describe(url)})`);
+      throw new TaskDataError(`Task file "${shorten(value)}" is not UTF-8 text`);
     }
   }
 
-  /** GET with manual redirects, so each hop decides again whether it may carry the key. */
-  async #get(url: string, what: string, timeoutMs: number, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    let current = url;
-    try {
-      for (let hop = 0; ; hop++) {
-        const headers: Record<string, string> = { Accept: '*/*' };
-        if (this.#isLabelStudio(current) && this.#auth) headers['Authorization'] = await this.#auth.header(combined);
-        const response = await this.#fetch(current, { headers, redirect: 'manual', signal: combined });
-        const location = response.headers.get('location');
-        if (response.status >= 300 && response.status < 400 && location) {
-          await response.body?.cancel();
-          if (hop >= MAX_REDIRECTS) throw new TaskDataError(`Could not download ${what}: more than ${MAX_REDIRECTS} redirects`);
-          current = new URL(location, current).toString();
-          if (!/^https?:$/.test(new URL(current).protocol)) {
-            throw new TaskDataError(`Could not download ${what}: redirected to a non-http(s) URL`);
-          }
-          continue;
-        }
-        if (!response.ok) {
-          const excerpt = this.#scrub(await readExcerpt(response));
-          const hint = response.status === 401 || response.status === 403 ? ` (check LABEL_STUDIO_API_KEY; ${ENV_HINT})` : '';
-          throw new TaskDataError(
-            `Could not download ${what}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''} ` +
-              `from ${this.#describe(current)}${hint}${excerpt ? `: ${excerpt}` : ''}`,
-            { upstream_status: response.status },
-          );
-        }
-        return await readLimited(response, maxBytes, () => `Could not download ${what}: larger than ${maxBytes} bytes`);
-      }
-    } catch (error) {
-      if (error instanceof TaskDataError) throw error;
-      if (timeout.aborted) {
-        throw new TaskDataError(`Could not download ${what} from ${this.#describe(current)}: timed out after ${timeoutMs} ms`);
-      }
-      if (signal?.aborted) throw new TaskDataError(`Download of ${what} was cancelled`, undefined, { cause: signal.reason });
-      throw new TaskDataError(
-        `Could not download ${what} from ${this.#describe(current)}: ${this.#scrub(networkReason(error))}`,
-      );
-    }
-  }
-
-  #isLabelStudio(url: string): boolean {
-    if (this.#origin === undefined) return false;
-    try {
-      return new URL(url).origin === this.#origin;
-    } catch {
-      return false;
-    }
+  /** Closes the connection pools of the task URL policy. */
+  close(): Promise<void> {
+    return this.#policy.close();
   }
 
   #requireUrl(action: string): string {
@@ -212,28 +178,6 @@ export class LabelStudioClient {
       throw new TaskDataError(`Cannot ${action}: no Label Studio API key is configured; ${ENV_HINT}`);
     }
     return this.#apiKey;
-  }
-
-  /** A URL safe to log: no credentials, and no query (signatures) on hosts other than Label Studio. */
-  #describe(url: string): string {
-    try {
-      const parsed = new URL(url);
-      parsed.username = '';
-      parsed.password = '';
-      if (parsed.origin !== this.#origin) parsed.search = '';
-      return this.#scrub(parsed.toString());
-    } catch {
-      return '(invalid URL)';
-    }
-  }
-
-  /** Removes the key and the current access token from text bound for a message. */
-  #scrub(text: string): string {
-    let out = text;
-    for (const secret of [this.#apiKey, this.#auth?.accessToken]) {
-      if (secret) out = out.split(secret).join('***');
-    }
-    return out;
   }
 }
 

@@ -11,6 +11,8 @@ import { LabelStudioClient } from './label-studio-client.js';
 export interface LabelStudioAccess {
   labelStudioUrl: string | undefined;
   labelStudioApiKey: string | undefined;
+  /** TASK_URL_ORIGINS (see ./fetch-policy.ts). */
+  taskUrlOrigins?: readonly string[] | undefined;
 }
 
 export function labelStudioTaskFiles(access: LabelStudioAccess | LabelStudioClient): TaskFiles {
@@ -19,7 +21,8 @@ export function labelStudioTaskFiles(access: LabelStudioAccess | LabelStudioClie
     resolveText(value, taskId) {
       if (!isPreloadNeeded(value)) return Promise.resolve(value);
       // Built on first use: a config without Label Studio serves plain text without complaint.
-      client ??= new LabelStudioClient({ url: (access as LabelStudioAccess).labelStudioUrl, apiKey: (access as LabelStudioAccess).labelStudioApiKey });
+      const { labelStudioUrl, labelStudioApiKey, taskUrlOrigins } = access as LabelStudioAccess;
+      client ??= new LabelStudioClient({ url: labelStudioUrl, apiKey: labelStudioApiKey, allowedOrigins: taskUrlOrigins });
       return client.fetchText(value, taskId);
     },
   };

@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics (prom-client): requests by route and status, latency, predictions served,
  * training jobs by outcome and duration, the version each project serves, readiness, predict work
- * in flight, TF.js memory, and the process metrics prom-client collects by default. Everything
+ * in flight, the prediction refresh's progress and outcomes, TF.js memory, and the process metrics prom-client collects by default. Everything
  * about the backend comes through its façade: job events and `stats()` read at scrape time.
  */
 import client from 'prom-client';
@@ -39,6 +39,7 @@ export class Metrics {
       jobs.inc({ outcome: job.state });
       if (job.durationMs !== undefined) jobDuration.observe({ outcome: job.state }, job.durationMs / 1000);
     });
+    refreshMetrics(backend, registers);
 
     // Read at scrape time, so the gauges are right from start-up and after trainings and rollbacks;
     // gauges collected at the same moment share one reading.
@@ -102,4 +103,26 @@ export class Metrics {
       },
     });
   }
+}
+
+/** The prediction refresh: its tasks done, to do and failed per project (from job progress), and finished jobs by outcome. */
+function refreshMetrics(backend: MLBackend, registers: client.Registry[]): void {
+  const tasks = new client.Gauge({
+    name: 'mlbackend_prediction_refresh_tasks',
+    help: 'Tasks of the latest prediction refresh per project: done, total (to do) and errors (failed)',
+    labelNames: ['project', 'count'],
+    registers,
+  });
+  const refreshJobs = new client.Counter({ name: 'mlbackend_prediction_refresh_jobs_total', help: 'Finished prediction refresh jobs by outcome', labelNames: ['outcome'], registers });
+  const written = new client.Counter({ name: 'mlbackend_prediction_refresh_written_total', help: 'Predictions the refresh wrote into Label Studio', registers });
+  backend.onJobEvent(({ type, job }) => {
+    if (job.kind !== 'refresh-predictions') return;
+    const { done, total, errors } = job.progress ?? {};
+    if (done !== undefined) tasks.set({ project: job.project, count: 'done' }, done);
+    if (total !== undefined) tasks.set({ project: job.project, count: 'total' }, total);
+    if (errors !== undefined) tasks.set({ project: job.project, count: 'errors' }, errors);
+    if (type !== 'finished') return;
+    refreshJobs.inc({ outcome: job.state });
+    written.inc(job.metrics?.['written'] ?? 0);
+  });
 }

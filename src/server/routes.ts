@@ -61,6 +61,18 @@ export function createRouter(backend: MLBackend, metrics: Metrics): Router {
     ctx.body = await backend.jobStatus(String(body.job));
   });
 
+  /** Bulk pre-annotation on demand: the prediction refresh job, for all tasks unless only_unlabelled. */
+  router.post('/refresh_predictions', async (ctx) => {
+    const body = validateBody('refreshPredictions', ctx.request.body);
+    const job = await backend.refreshPredictions(body.project, {
+      onlyUnlabelled: body.only_unlabelled === true,
+      ...(typeof body.version === 'string' && { version: body.version }),
+      ...(typeof body.batch === 'number' && { batch: body.batch }),
+    });
+    ctx.status = 201;
+    ctx.body = { job_id: job.id, job };
+  });
+
   router.get('/versions', async (ctx) => {
     ctx.body = await backend.versions(ctx.query.project);
   });

@@ -88,6 +88,16 @@ const schemas = {
     required: ['job'],
     properties: { job: { type: ['string', 'integer'], minLength: 1, maxLength: 200 } },
   },
+  refreshPredictions: {
+    type: 'object',
+    required: ['project'],
+    properties: {
+      project: { type: ['string', 'integer'], minLength: 1, maxLength: 4096 },
+      only_unlabelled: { type: 'boolean' },
+      version: { type: 'string', minLength: 1, maxLength: 200 },
+      batch: { type: 'integer', minimum: 1, maximum: 1000 },
+    },
+  },
   selectVersion: {
     type: 'object',
     properties: {

@@ -59,7 +59,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   backend.onJobEvent(({ type, job }) => {
     if (type !== 'finished') return;
     const { id, kind, project, state, event, durationMs, version, error } = job;
-    logger[state === 'failed' ? 'warn' : 'info']({ job: id, kind, project, state, event, durationMs, version, error }, 'training job finished');
+    const what = (kind ?? 'train') === 'train' ? 'training job finished' : 'prediction refresh job finished';
+    logger[state === 'failed' ? 'warn' : 'info']({ job: id, kind, project, state, event, durationMs, version, error }, what);
   });
   const { app } = createApp(backend);
   // Slow or stalled headers and bodies must not hold a connection forever. Node checks these

@@ -213,8 +213,8 @@ describe('io/label-studio-client', () => {
       expect(ls.seen[0]?.authorization).to.equal(`Token ${TOKEN}`);
     });
 
-    it('sends the token to the Label Studio origin only, never to another host', async () => {
-      const client = new LabelStudioClient({ url: ls.url, apiKey: TOKEN });
+    it('sends the token to the Label Studio origin only, never to another (allowed) host', async () => {
+      const client = new LabelStudioClient({ url: ls.url, apiKey: TOKEN, allowedOrigins: [other.url] });
       expect(await client.fetchText(`${ls.url}/files/a.txt`)).to.equal('ls:/files/a.txt ✓');
       expect(await client.fetchText(`${other.url}/a.txt`)).to.equal('other:/a.txt');
       expect(ls.seen.map((s) => s.authorization)).to.deep.equal([`Token ${TOKEN}`]);
@@ -223,7 +223,8 @@ describe('io/label-studio-client', () => {
     });
 
     it('follows the presign redirect to the bucket without the token', async () => {
-      const client = new LabelStudioClient({ url: ls.url, apiKey: TOKEN });
+      // The bucket stand-in listens on loopback, which only a listed origin may use.
+      const client = new LabelStudioClient({ url: ls.url, apiKey: TOKEN, allowedOrigins: [other.url] });
       const text = await client.fetchText('s3://bucket/dir/a.txt', 42);
       expect(text).to.equal(`other:/bucket-object?uri=${encodeURIComponent('s3://bucket/dir/a.txt')}&sig=s3cr3t`);
       expect(ls.seen[0]?.url).to.match(/^\/tasks\/42\/presign\/\?fileuri=/);
@@ -252,11 +253,11 @@ describe('io/label-studio-client', () => {
       }
     });
 
-    it('turns a 404 into a TaskDataError naming the URL and status, without the token', async () => {
+    it('turns a 404 into a TaskDataError naming the URL and status, without the token or the body', async () => {
       const error = await rejection(new LabelStudioClient({ url: ls.url, apiKey: TOKEN }).fetchText('/data/upload/3/missing.txt'));
       expect(error).to.be.instanceOf(TaskDataError);
       expect(error.message).to.include('HTTP 404').and.include(`${ls.url}/data/upload/3/missing.txt`);
-      expect(error.message).to.not.include(TOKEN);
+      expect(error.message).to.not.include(TOKEN).and.not.include('not echoed');
     });
 
     it('times out with a TaskDataError that does not carry the token', async () => {
