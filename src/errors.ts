@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   MLB_ERR_VERSION_NOT_FOUND: { status: 404, meaning: 'no such model version in the project' },
   MLB_ERR_CHECKPOINT_CORRUPT: { status: 409, meaning: 'the version exists but does not match its manifest' },
   MLB_ERR_STORAGE: { status: 500, meaning: 'the disk or database failed (507 when it is full); nothing stored is lost' },
+  MLB_ERR_REDIS_UNAVAILABLE: { status: 503, meaning: 'distributed mode: Redis cannot be reached or timed out; nothing was half-written, retry' },
   MLB_ERR_TASK_DATA: { status: 422, meaning: "a task's data could not be read (a Label Studio file that failed to download)" },
   MLB_ERR_SHUTTING_DOWN: { status: 503, meaning: 'the server is shutting down and takes no new training' },
   MLB_ERR_CONFIG: { status: 500, meaning: 'invalid configuration (environment variable or option)' },

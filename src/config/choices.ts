@@ -3,3 +3,6 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export const TF_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type TfBackendChoice = (typeof TF_BACKENDS)[number];
 export const TRAINING_THREADS = ['worker', 'main'] as const;
+/** What a process does in distributed mode (REDIS_URL): serve Label Studio, train, or both. */
+export const ROLES = ['all', 'api', 'trainer'] as const;
+export type Role = (typeof ROLES)[number];

@@ -154,8 +154,10 @@ export interface JobStore {
   get(id: string): Promise<JobRecord | undefined>;
   /** Newest first. */
   listByProject(project: string, limit?: number): Promise<JobRecord[]>;
-  /** Jobs left queued/running by a process that died: marked failed at start-up. Returns them. */
+  /** Jobs left queued/running by a process that died: marked failed at start-up (single process). Returns them. */
   failInterrupted(reason: string): Promise<JobRecord[]>;
+  /** Jobs recorded as queued or running, oldest first (distributed mode checks them against the live queue). */
+  listUnfinished(): Promise<JobRecord[]>;
 }
 
 /** Everything the backend keeps: one set per process, local or shared. */

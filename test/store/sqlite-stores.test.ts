@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { MlBackendError } from '../../src/errors.js';
 import type { JobRecord } from '../../src/types.js';
-import { openLocalStores, type LocalStores } from '../../src/store/index.js';
+import { openLocalStores, openRedisStores, type LocalStores, type RedisTarget, type Stores } from '../../src/store/index.js';
+import { useRedisServer } from '../helpers/redis.js';
 
-describe('store/database, kv-store and job-store', () => {
+describe('store/database (SQLite)', () => {
   let dir: string;
   let stores: LocalStores;
 
@@ -18,11 +19,6 @@ describe('store/database, kv-store and job-store', () => {
     await stores.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-
-  const reopen = async () => {
-    await stores.close();
-    stores = openLocalStores(path.join(dir, 'model-dir'), { onProblem: () => {} });
-  };
 
   it('creates MODEL_DIR and opens the database in WAL mode with a schema version', async () => {
     expect(fs.existsSync(path.join(dir, 'model-dir', 'backend.sqlite'))).to.equal(true);
@@ -49,6 +45,33 @@ describe('store/database, kv-store and job-store', () => {
     expect(await stores.kv.get('p', 'from-worker')).to.equal(1);
     await other.close();
   });
+});
+
+const IMPLEMENTATIONS = {
+  sqlite: (dir: string) => openLocalStores(path.join(dir, 'model-dir'), { onProblem: () => {} }),
+  redis: (dir: string, target: RedisTarget) => openRedisStores(path.join(dir, 'model-dir'), target, { onProblem: () => {} }),
+};
+
+for (const [name, open] of Object.entries(IMPLEMENTATIONS)) describe(`store: kv-store and job-store (${name})`, () => {
+  let dir: string;
+  let stores: Stores;
+  let target: RedisTarget;
+  const redis = name === 'redis' ? useRedisServer() : undefined;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-db-'));
+    if (redis) target = redis.target();
+    stores = open(dir, target);
+  });
+  afterEach(async () => {
+    await stores.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const reopen = async () => {
+    await stores.close();
+    stores = open(dir, target);
+  };
 
   it('round-trips JSON values per project and keeps them across reopen', async () => {
     const { kv } = stores;
@@ -94,7 +117,9 @@ describe('store/database, kv-store and job-store', () => {
     await jobs.save(job('1', { state: 'succeeded' }));
     await jobs.save(job('2', { state: 'running', startedAt: '2026-01-01T00:00:05.000Z' }));
     await jobs.save(job('3'));
+    expect((await jobs.listUnfinished()).map((j) => j.id)).to.deep.equal(['2', '3']);
     const failed = await jobs.failInterrupted('server restarted');
+    expect(await jobs.listUnfinished()).to.deep.equal([]);
     expect(failed.map((j) => j.id)).to.deep.equal(['2', '3']);
     for (const id of ['2', '3']) {
       const stored = await jobs.get(id);
