@@ -76,6 +76,8 @@ export interface JobRecord {
   startedAt?: string;
   finishedAt?: string;
   durationMs?: number;
+  /** Times the job was taken up again because the worker running it stopped (distributed mode). */
+  restarts?: number;
   progress?: TrainProgress;
   /** Progress reports in order, at most 500 (older ones thinned), for loss curves. */
   history?: Array<TrainProgress & { at: string }>;

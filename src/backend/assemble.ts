@@ -3,19 +3,21 @@
  * warm-model registry, the fit runner and trainer, the job queue and the predict gate. The seams
  * the next issues plug into are options here: another store set (Redis, issue 14), another
  * predict gate (admission and batching, issue 12), a prediction-refresh job after each promotion
- * (issue 13).
+ * (issue 13). Distributed mode (REDIS_URL, issue 14) swaps in the shared stores and the BullMQ
+ * queue (./distributed.ts).
  */
 import type { BackendConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { ModelClass } from '../model/base.js';
-import { openLocalStores } from '../store/index.js';
+import { openStores } from '../store/index.js';
 import type { Stores } from '../store/types.js';
 import { initTfRuntime, type TfRuntimeInfo } from '../tf/runtime.js';
 import { LabelStudioClient } from '../io/label-studio-client.js';
 import { labelStudioTaskFiles } from '../io/task-files.js';
 import type { Clock } from './clock.js';
-import { InlineFitRunner, WorkerFitRunner, type FitRunner } from './fit-runner.js';
-import { InProcessJobQueue, type KindPolicy } from './in-process-queue.js';
+import { openJobQueue, redisTargetOf, type Deployment } from './distributed.js';
+import { FitRunnerPool, InlineFitRunner, WorkerFitRunner, type FitRunner } from './fit-runner.js';
+import type { KindPolicy } from './in-process-queue.js';
 import type { InstanceContext } from './instance.js';
 import type { JobHandler, JobQueue } from './job-queue.js';
 import { loadModelClass, type ModelModuleRef } from './model-module.js';
@@ -52,21 +54,29 @@ export interface BackendParts {
   queue: JobQueue;
   policy: TrainPolicy;
   gate: PredictGate;
+  deployment: Deployment;
 }
 
 export async function assemble(options: MLBackendOptions): Promise<BackendParts> {
   const { config, logger } = options;
   const modelClass = 'modelClass' in options.model ? options.model.modelClass : await loadModelClass(options.model.module);
   const tf = await initTfRuntime({ backend: config.tfjsBackend, logger: logger.child({ component: 'tf' }) });
-  const stores = options.stores ?? openLocalStores(config.modelDir, {
+  const redis = redisTargetOf(config);
+  const stores = options.stores ?? openStores(config.modelDir, {
     onProblem: (message, details) => logger.warn(details ?? {}, message),
     pollMs: config.versionPollMs,
+    redis,
   });
-  const removed = await stores.checkpoints.cleanupIncomplete();
+  // With replicas on a shared MODEL_DIR another process may be training now: there each training
+  // removes its own project's leftovers instead (a project never trains twice at once).
+  const removed = redis ? 0 : await stores.checkpoints.cleanupIncomplete();
   if (removed > 0) logger.warn({ removed }, 'removed unfinished checkpoint workdirs left by a crash');
+  const module = options.model.module;
+  const inWorker = module !== undefined && config.trainingThread === 'worker';
 
   const modelLogger = logger.child({ component: 'model' });
   const readiness = new Readiness(async () => {
+    if (config.role === 'trainer' && inWorker) return; // serves no model: its worker thread preloads for training
     const started = Date.now();
     try {
       await modelClass.preload({ modelDir: config.modelDir, logger: modelLogger, purpose: 'serve' });
@@ -82,18 +92,18 @@ export async function assemble(options: MLBackendOptions): Promise<BackendParts>
     taskFiles: labelStudioTaskFiles(config),
     whenPreloaded: () => readiness.whenPreloaded(),
   };
-  const settings = new ProjectSettings(stores.kv);
+  const settings = new ProjectSettings(stores.kv, { cache: !redis });
   const registry = new ModelRegistry(modelClass, stores.checkpoints, context);
-  const module = options.model.module;
   const fitRunner: FitRunner =
-    module && config.trainingThread === 'worker'
-      ? new WorkerFitRunner(module, {
+    module && inWorker
+      ? new FitRunnerPool(Array.from({ length: config.trainerConcurrency }, () => new WorkerFitRunner(module, {
           modelDir: config.modelDir,
+          redis,
           tfjsBackend: config.tfjsBackend,
           logLevel: config.logLevel,
           labelStudioUrl: config.labelStudioUrl,
           labelStudioApiKey: config.labelStudioApiKey,
-        })
+        })))
       : new InlineFitRunner(modelClass, context, stores.annotations);
   const trainer = new Trainer({
     annotations: stores.annotations,
@@ -107,30 +117,25 @@ export async function assemble(options: MLBackendOptions): Promise<BackendParts>
   const kinds: Partial<Record<'train' | 'refresh-predictions', KindPolicy>> = {
     train: {
       handler: (job, onProgress) => trainer.run(job, onProgress),
-      concurrency: 1,
+      concurrency: config.trainerConcurrency,
       minIntervalMs: config.trainMinIntervalS * 1000,
       debounceMs: config.trainDebounceMs,
     },
   };
   if (options.refreshPredictions) kinds['refresh-predictions'] = { handler: options.refreshPredictions, concurrency: 1 };
-  const queue = await InProcessJobQueue.open({
-    store: stores.jobs,
-    kinds,
-    ...(options.clock && { clock: options.clock }),
-    onStoreError: (error, job) => logger.error({ err: error, job: job.id }, 'could not save a job record'),
-  });
-  for (const job of queue.interrupted) logger.warn({ job: job.id, project: job.project }, 'training job was interrupted by a restart');
+  const { queue, deployment } = await openJobQueue({ config, kinds, store: stores.jobs, logger, clock: options.clock });
   if (queue.handles('refresh-predictions')) refreshAfterPromotions(queue, logger);
 
   void reportCorruptCheckpoints(stores, logger);
   logger.info({ model: modelClass.modelName, tfBackend: tf.backend, modelDir: config.modelDir }, 'backend ready to serve');
-  return { modelClass, tf, stores, settings, readiness, registry, fitRunner, queue, policy: new TrainPolicy(config.trainEveryN), gate: options.predictGate ?? new DirectPredictGate() };
+  const policy = new TrainPolicy(config.trainEveryN, stores.annotationEvents);
+  return { modelClass, tf, stores, settings, readiness, registry, fitRunner, queue, policy, gate: options.predictGate ?? new DirectPredictGate(), deployment };
 }
 
 /** A training that promoted a version queues the project's prediction refresh. */
 function refreshAfterPromotions(queue: JobQueue, logger: Logger): void {
-  queue.subscribe(({ type, job }) => {
-    if (type !== 'finished' || (job.kind ?? 'train') !== 'train' || job.state !== 'succeeded' || job.version === undefined) return;
+  queue.subscribe(({ type, job, remote }) => {
+    if (remote || type !== 'finished' || (job.kind ?? 'train') !== 'train' || job.state !== 'succeeded' || job.version === undefined) return;
     queue
       .enqueue('refresh-predictions', job.project, { event: 'PROMOTED', data: { version: job.version }, immediate: true })
       .catch((error: unknown) => logger.warn({ err: error, project: job.project }, 'could not queue the prediction refresh'));

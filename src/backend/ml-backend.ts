@@ -17,6 +17,7 @@ import { MlBackendError, badRequest } from '../errors.js';
 import { isObject, toJsonObject } from '../util/json.js';
 import { assemble, type BackendParts, type MLBackendOptions } from './assemble.js';
 import { waitForJob, type JobListener } from './job-queue.js';
+import type { Deployment } from './distributed.js';
 import type { PredictGate } from './predict-gate.js';
 import type { ReadinessReport } from './readiness.js';
 import { extraParamsIn, labelConfigIn } from './project-settings.js';
@@ -86,13 +87,19 @@ export class MLBackend {
       ready: this.#parts.readiness.preloaded,
       training_jobs: this.#parts.queue.stats().running,
       uptime_s: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      ...this.#parts.deployment.health(),
       ...safeDescribe(this.#modelClass),
     };
   }
 
-  /** /ready: the preload finished and the server is not shutting down. */
+  /** /ready: the preload finished, the server is not shutting down and (distributed) Redis answers. */
   readiness(): ReadinessReport {
-    return this.#parts.readiness.report();
+    return this.#parts.deployment.readiness(this.#parts.readiness.report());
+  }
+
+  /** This process's place in a deployment: its ROLE and, in distributed mode, its Redis connection's state. */
+  get deployment(): Pick<Deployment, 'role' | 'redisStatus'> {
+    return this.#parts.deployment;
   }
 
   /** Resolves when the model's preload finished; rejects (MLB_ERR_MODEL_NOT_READY) when it failed. */
@@ -165,7 +172,7 @@ export class MLBackend {
     if (options.labelConfig !== undefined) await settings.rememberLabelConfig(project, options.labelConfig);
     if (options.extraParams !== undefined) await settings.setExtraParams(project, options.extraParams);
     if (options.annotatedTasks) await stores.annotations.upsert(project, annotationsFromTasks(options.annotatedTasks));
-    policy.reset(project);
+    await policy.reset(project);
     return queue.enqueue('train', project, {
       event: options.event ?? 'START_TRAINING',
       data: options.data ?? { project },

@@ -1,7 +1,8 @@
 /**
  * A project's label config and extra params: kept in the key-value store (the owner) under the
  * Python SDK's key names, read through a small in-memory cache (/setup and /predict read them on
- * every call). Reads never write; `remember*` writes through when a request brings a new value.
+ * every call; no cache when replicas share the store). Reads never write; `remember*` writes
+ * through when a request brings a new value.
  */
 import type { JsonObject, JsonValue } from '../types.js';
 import type { KeyValueStore } from '../store/types.js';
@@ -19,7 +20,11 @@ interface Cached {
 export class ProjectSettings {
   readonly #cache = new Map<string, Cached>();
 
-  constructor(private readonly kv: KeyValueStore) {}
+  constructor(
+    private readonly kv: KeyValueStore,
+    /** Off in distributed mode: another replica may change a setting, so every read asks the store. */
+    private readonly options: { cache: boolean } = { cache: true },
+  ) {}
 
   /** The last config seen for the project ('' when none yet). */
   async labelConfig(project: string): Promise<string> {
@@ -53,6 +58,7 @@ export class ProjectSettings {
   }
 
   #entry(project: string): Cached {
+    if (!this.options.cache) return {};
     let entry = this.#cache.get(project);
     if (!entry) this.#cache.set(project, (entry = {}));
     return entry;

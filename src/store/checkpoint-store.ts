@@ -200,11 +200,11 @@ export class FsCheckpointStore implements CheckpointStore {
     return removed;
   }
 
-  async cleanupIncomplete(): Promise<number> {
+  async cleanupIncomplete(project?: string): Promise<number> {
     let removed = 0;
-    for (const project of await this.listProjects()) {
-      const projectDir = this.#projectDir(project);
-      for (const name of await readdir(projectDir)) {
+    for (const each of project === undefined ? await this.listProjects() : [project]) {
+      const projectDir = this.#projectDir(each);
+      for (const name of await readdir(projectDir).catch(ifMissing([]))) {
         if (!name.endsWith(TMP)) continue;
         await rm(this.#inside(path.join(projectDir, name)), { recursive: true, force: true });
         removed++;

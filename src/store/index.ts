@@ -3,6 +3,7 @@
  * shared one of distributed mode (Redis + files on a shared volume).
  */
 import { FsCheckpointStore, type CheckpointStoreOptions } from './checkpoint-store.js';
+import { MemoryEventCounter } from './event-counter.js';
 import { SqliteAnnotationStore } from './annotation-store.js';
 import { openDatabase, type Db } from './database.js';
 import { SqliteJobStore } from './job-store.js';
@@ -41,6 +42,7 @@ export function openLocalStores(modelDir: string, options: CheckpointStoreOption
     annotations: new SqliteAnnotationStore(db),
     jobs: new SqliteJobStore(db),
     checkpoints,
+    annotationEvents: new MemoryEventCounter(),
     close: async () => {
       checkpoints.close();
       db.close();

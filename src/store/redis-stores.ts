@@ -6,6 +6,7 @@
  */
 import { FsCheckpointStore, type CheckpointStoreOptions } from './checkpoint-store.js';
 import { RedisAnnotationStore } from './redis-annotation-store.js';
+import { RedisEventCounter } from './redis-event-counter.js';
 import { RedisKeys, connectRedis, type Redis, type RedisTarget } from './redis-connection.js';
 import { RedisJobStore } from './redis-job-store.js';
 import { RedisKeyValueStore } from './redis-kv-store.js';
@@ -32,6 +33,7 @@ export function openRedisStores(modelDir: string, target: RedisTarget, options: 
     annotations: new RedisAnnotationStore(redis, keys),
     jobs: new RedisJobStore(redis, keys),
     checkpoints,
+    annotationEvents: new RedisEventCounter(redis, keys),
     close: async () => {
       checkpoints.close();
       await redis.quit().catch(() => redis.disconnect());

@@ -90,8 +90,8 @@ export interface CheckpointStore {
   onCurrentChange(listener: CurrentChangeListener): () => void;
   /** Removes all but the newest `keep` versions, never the current one; returns removed versions. */
   prune(project: string, keep: number): Promise<string[]>;
-  /** Removes leftover `*.tmp` workdirs (after a crash). Returns how many. */
-  cleanupIncomplete(): Promise<number>;
+  /** Removes leftover `*.tmp` workdirs (after a crash) of one project or all. Returns how many. */
+  cleanupIncomplete(project?: string): Promise<number>;
   /** Stops watching for changes. */
   close(): void;
 }
@@ -160,11 +160,20 @@ export interface JobStore {
   listUnfinished(): Promise<JobRecord[]>;
 }
 
+/** Annotation events per project since the last training trigger (TRAIN_EVERY_N_ANNOTATIONS). */
+export interface EventCounter {
+  /** Adds `n` to the project's count; resolves with the new count. */
+  add(project: string, n: number): Promise<number>;
+  reset(project: string): Promise<void>;
+}
+
 /** Everything the backend keeps: one set per process, local or shared. */
 export interface Stores {
   kv: KeyValueStore;
   annotations: AnnotationStore;
   jobs: JobStore;
   checkpoints: CheckpointStore;
+  /** In memory locally (a restart starts counting again); in Redis when shared. */
+  annotationEvents: EventCounter;
   close(): Promise<void>;
 }
