@@ -6,7 +6,7 @@
  */
 import type { JsonObject, JsonValue } from '../types.js';
 import type { KeyValueStore } from '../store/types.js';
-import { badRequest } from '../errors.js';
+import { badRequest, isMlBackendError } from '../errors.js';
 import { isObject } from '../util/json.js';
 
 export const LABEL_CONFIG_KEY = 'label_config';
@@ -19,6 +19,8 @@ interface Cached {
 
 export class ProjectSettings {
   readonly #cache = new Map<string, Cached>();
+  /** The last value read per project and key: answers while a shared store is unreachable. */
+  readonly #lastRead = new Map<string, JsonValue | undefined>();
 
   constructor(
     private readonly kv: KeyValueStore,
@@ -30,7 +32,7 @@ export class ProjectSettings {
   async labelConfig(project: string): Promise<string> {
     const cached = this.#entry(project);
     if (cached.labelConfig === undefined) {
-      const stored = await this.kv.get(project, LABEL_CONFIG_KEY);
+      const stored = await this.#read(project, LABEL_CONFIG_KEY);
       cached.labelConfig = typeof stored === 'string' ? stored : '';
     }
     return cached.labelConfig;
@@ -46,7 +48,7 @@ export class ProjectSettings {
   async extraParams(project: string): Promise<JsonObject> {
     const cached = this.#entry(project);
     if (cached.extraParams === undefined) {
-      const stored = await this.kv.get(project, EXTRA_PARAMS_KEY);
+      const stored = await this.#read(project, EXTRA_PARAMS_KEY);
       cached.extraParams = isObject(stored) ? stored : {};
     }
     return cached.extraParams;
@@ -55,6 +57,19 @@ export class ProjectSettings {
   async setExtraParams(project: string, value: JsonObject): Promise<void> {
     await this.kv.set(project, EXTRA_PARAMS_KEY, value);
     this.#entry(project).extraParams = value;
+  }
+
+  /** Predictions go on through a Redis restart with the settings last read. */
+  async #read(project: string, key: string): Promise<JsonValue | undefined> {
+    const id = `${project}\u0000${key}`;
+    try {
+      const value = await this.kv.get(project, key);
+      this.#lastRead.set(id, value);
+      return value;
+    } catch (error) {
+      if (isMlBackendError(error) && error.code === 'MLB_ERR_REDIS_UNAVAILABLE' && this.#lastRead.has(id)) return this.#lastRead.get(id);
+      throw error;
+    }
   }
 
   #entry(project: string): Cached {

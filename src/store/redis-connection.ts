@@ -23,8 +23,8 @@ export function connectRedis(url: string, name: string, options: { subscriber?: 
   const client = new Redis(url, {
     connectionName: name,
     retryStrategy: redisRetryDelay,
-    // About 3 s of reconnection attempts (200 + 400 + ... + 1000 ms), then the command fails.
-    maxRetriesPerRequest: 5,
+    // About 1.2 s of reconnection attempts (200 + 400 + 600 ms), then the command fails.
+    maxRetriesPerRequest: 3,
     ...(options.subscriber ? {} : { commandTimeout: 10_000 }),
   });
   // Connection errors surface through the commands that fail and through `status`; without a
