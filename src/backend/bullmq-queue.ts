@@ -8,6 +8,7 @@
  * promoted). A process that shuts down hands its running jobs back the same way. Job records
  * are in the shared job store; events reach every process through ./job-bus.ts.
  */
+import { hostname } from 'node:os';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { shuttingDown } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -58,6 +59,7 @@ const BUSY_RECHECK_MS = 5_000;
 const ALIVE = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
 const isFinal = (job: JobRecord) => job.state !== 'queued' && job.state !== 'running';
 const iso = (ms: number) => new Date(ms).toISOString();
+const WORKER = `${hostname()}:${process.pid}`;
 
 export class BullMqJobQueue implements JobQueue {
   readonly #options: BullMqJobQueueOptions;
@@ -274,6 +276,8 @@ export class BullMqJobQueue implements JobQueue {
     }
     if (slot.running === jobId) {
       record.restarts = (record.restarts ?? 0) + 1;
+      delete record.progress; // the run starts over: so does its curve
+      delete record.history;
       this.#options.logger.warn({ job: jobId, project, restarts: record.restarts }, 'running a job again: the worker that ran it stopped');
       await this.#slots.restart(kind, project, now);
     } else if (slot.pending !== undefined && slot.pending !== jobId) {
@@ -285,7 +289,7 @@ export class BullMqJobQueue implements JobQueue {
       if (due > now + 5) return { type: 'wait', until: due };
       await this.#slots.start(kind, project, jobId, now);
     }
-    Object.assign(record, { state: 'running', startedAt: iso(now) });
+    Object.assign(record, { state: 'running', startedAt: iso(now), worker: WORKER });
     delete record.error;
     await this.#records.save(record);
     return { type: 'run', record };

@@ -23,13 +23,17 @@ export function connectRedis(url: string, name: string, options: { subscriber?: 
   const client = new Redis(url, {
     connectionName: name,
     retryStrategy: redisRetryDelay,
-    // About 1.2 s of reconnection attempts (200 + 400 + 600 ms), then the command fails.
     maxRetriesPerRequest: 3,
     ...(options.subscriber ? {} : { commandTimeout: 10_000 }),
   });
   // Connection errors surface through the commands that fail and through `status`; without a
   // listener ioredis would print each reconnection attempt.
   client.on('error', () => undefined);
+  // Commands wait for the first connection; once connected, a command sent while the connection
+  // is down fails at once (a 503) instead of waiting seconds for reconnection attempts.
+  client.once('ready', () => {
+    client.options.enableOfflineQueue = false;
+  });
   return client;
 }
 
