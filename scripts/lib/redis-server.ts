@@ -43,6 +43,9 @@ async function ping(port: number): Promise<boolean> {
 }
 
 export async function startRedisServer(options: { dir?: string; port?: number } = {}): Promise<RedisServer> {
+  if (!redisServerAvailable()) {
+    throw new Error(`no redis-server at ${REDIS_SERVER_BIN}: install Debian's redis-server package (bash .ci/run does), or set REDIS_SERVER_BIN`);
+  }
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mlb-redis-'));
   const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;

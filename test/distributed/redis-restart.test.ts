@@ -8,7 +8,6 @@
 import { expect } from 'chai';
 import { SENTIMENT_CONFIG, annotationCreated, waitFor } from '../helpers/server.js';
 import { get, post, servedVersion, startCluster, type Cluster } from '../helpers/cluster.js';
-import { redisServerAvailable } from '../helpers/redis.js';
 
 const PROJECT = 5;
 const TEXTS: Array<[string, string]> = [['good great', 'Positive'], ['great fun', 'Positive'], ['awful bad', 'Negative'], ['terrible mess', 'Negative']];
@@ -17,8 +16,7 @@ describe('distributed: a Redis crash and restart (issue 14)', function () {
   this.timeout(180_000);
   let cluster: Cluster;
 
-  before(async function () {
-    if (!redisServerAvailable()) this.skip();
+  before(async () => {
     cluster = await startCluster({ apis: 1, trainers: 1 });
   });
   after(() => cluster?.stop());

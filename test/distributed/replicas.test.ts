@@ -10,7 +10,6 @@ import { SENTIMENT_CONFIG, annotationCreated, waitFor } from '../helpers/server.
 import { firstServed, get, post, predictLoop, servedVersion, startCluster, type Cluster } from '../helpers/cluster.js';
 import { runCli } from '../cli/run-cli.js';
 import { parsePrometheusText, sampleValue } from '../ops/prometheus-text.js';
-import { redisServerAvailable } from '../helpers/redis.js';
 
 const TEXTS: Array<[string, string]> = [
   ['good great', 'Positive'], ['great fun', 'Positive'], ['lovely good', 'Positive'],
@@ -23,8 +22,7 @@ describe('distributed: api replicas and a trainer on Redis (issue 14)', function
   let cluster: Cluster;
   const versions: string[] = [];
 
-  before(async function () {
-    if (!redisServerAvailable()) this.skip();
+  before(async () => {
     cluster = await startCluster({ apis: 2, trainers: 1 });
   });
   after(() => cluster?.stop());

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { startRedisServer, type RedisServer } from '../../scripts/lib/redis-server.js';
 import type { RedisTarget } from '../../src/store/index.js';
 
-export { redisServerAvailable, type RedisServer } from '../../scripts/lib/redis-server.js';
+export type { RedisServer } from '../../scripts/lib/redis-server.js';
 
 /** Registers before/after hooks that run a redis-server for the enclosing describe block. */
 export function useRedisServer(): { readonly server: RedisServer; target(): RedisTarget } {
