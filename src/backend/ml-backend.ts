@@ -16,12 +16,13 @@ import type { TfRuntimeInfo } from '../tf/runtime.js';
 import { MlBackendError, badRequest } from '../errors.js';
 import { isObject, toJsonObject } from '../util/json.js';
 import { assemble, type BackendParts, type MLBackendOptions } from './assemble.js';
+import { describeModel } from './model-module.js';
 import { waitForJob, type JobListener } from './job-queue.js';
 import type { Deployment } from './distributed.js';
 import type { PredictGate } from './predict-gate.js';
 import type { ReadinessReport } from './readiness.js';
 import { extraParamsIn, labelConfigIn } from './project-settings.js';
-import { versionsJson } from './versions-view.js';
+import { servedVersionsOf, versionsJson } from './versions-view.js';
 import { annotationsFromTasks, receiveWebhook, type WebhookReply } from './webhook-events.js';
 
 export type { MLBackendOptions } from './assemble.js';
@@ -88,7 +89,7 @@ export class MLBackend {
       training_jobs: this.#parts.queue.stats().running,
       uptime_s: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       ...this.#parts.deployment.health(),
-      ...safeDescribe(this.#modelClass),
+      ...describeModel(this.#modelClass),
     };
   }
 
@@ -267,14 +268,7 @@ export class MLBackend {
   }
 
   async stats(): Promise<BackendStats> {
-    const servedVersions: BackendStats['servedVersions'] = [];
-    for (const project of await this.projects()) {
-      try {
-        servedVersions.push({ project, version: await this.#parts.registry.currentVersion(project) });
-      } catch {
-        // One unreadable project must not break a scrape; its own requests report the error.
-      }
-    }
+    const servedVersions = await servedVersionsOf(await this.projects(), (project) => this.#parts.registry.currentVersion(project));
     return { readiness: this.readiness(), jobs: this.#parts.queue.stats(), predict: this.#parts.gate.stats(), servedVersions };
   }
 
@@ -300,14 +294,5 @@ export class MLBackend {
     const known = (await this.#parts.stores.checkpoints.list(project)).some((info) => info.version === version && !info.corrupt);
     if (known) await this.selectVersion(project, version);
     else this.logger.warn({ project, version }, '/setup asked for an unknown model_version: serving the current one');
-  }
-
-}
-
-function safeDescribe(modelClass: ModelClass): JsonObject {
-  try {
-    return modelClass.describe();
-  } catch {
-    return {};
   }
 }

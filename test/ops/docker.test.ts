@@ -173,7 +173,7 @@ describe('ops: docker-compose.yml distributed profile (issue 14)', () => {
     deploy?: { replicas?: number; resources?: { reservations: { devices: Array<Record<string, unknown>> } } };
   }
   const compose = yaml.load(read('docker-compose.yml')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
-  const { redis, api, trainer } = compose.services as Record<string, Service>;
+  const { redis, api, trainer } = compose.services;
   /** A service's environment with YAML merge keys (`<<: *anchor`, which compose resolves) applied, as compose passes it. */
   const envOf = (service: Service | undefined): Record<string, string> => {
     const { '<<': merged, ...own } = service?.environment ?? {};
