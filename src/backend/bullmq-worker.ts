@@ -162,7 +162,8 @@ export class JobWorkers {
 
   async #run(kind: JobKind, job: Job<JobData>, token: string | undefined, record: JobRecord): Promise<void> {
     const core = this.#core;
-    const { project, trigger } = job.data;
+    // The data as the last trigger left it (one may have joined after the pick-up, before the start).
+    const { project, trigger } = (await core.queue(kind).getJob(record.id).catch(() => undefined))?.data ?? job.data;
     const live: LiveJob = { record, controller: new AbortController(), lastSave: Date.now(), handBack: false, lost: false };
     this.#live.set(record.id, live);
     const cancelled = await core.redis.get(core.keys.cancelRequest(record.id)).catch(() => null);

@@ -90,6 +90,21 @@ for (const [name, open] of Object.entries(IMPLEMENTATIONS)) describe(`store: kv-
     expect(await stores.kv.has('2', 'model_version')).to.equal(false);
   });
 
+  it('counts annotation events per project until reset (TRAIN_EVERY_N_ANNOTATIONS)', async () => {
+    const counter = stores.annotationEvents;
+    expect(await counter.add('1', 2)).to.equal(2);
+    expect(await counter.add('1', 3)).to.equal(5);
+    expect(await counter.add('2', 1)).to.equal(1);
+    await counter.reset('1');
+    expect(await counter.add('1', 1)).to.equal(1);
+    if (name === 'redis') {
+      // Replicas count together: another store set on the same Redis sees the same count.
+      const other = open(dir, target);
+      expect(await other.annotationEvents.add('1', 1)).to.equal(2);
+      await other.close();
+    }
+  });
+
   it('refuses to store undefined', async () => {
     expect(await stores.kv.set('1', 'k', undefined as never).then(() => undefined, (error: unknown) => error)).to.be.instanceOf(TypeError);
     expect(await stores.kv.has('1', 'k')).to.equal(false);
