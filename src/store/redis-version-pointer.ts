@@ -7,6 +7,7 @@
  * never changes the version served.
  */
 import { Listeners } from '../util/listeners.js';
+import { Poller } from '../util/poller.js';
 import { connectRedis, guarded, execAll, type Redis, type RedisKeys } from './redis-connection.js';
 import { isSafeVersion } from './safe-names.js';
 import type { CurrentChangeListener, VersionPointer } from './types.js';
@@ -28,12 +29,13 @@ export class RedisVersionPointer implements VersionPointer {
   readonly #options: RedisVersionPointerOptions;
   readonly #seen = new Map<string, string | null>();
   readonly #listeners = new Listeners<string>();
+  readonly #poller: Poller;
   #subscriber: Redis | undefined;
-  #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: RedisVersionPointerOptions) {
     this.#options = options;
+    this.#poller = new Poller(options.pollMs ?? 1000, () => this.#check([...this.#seen.keys()]), () => this.#listeners.size > 0);
   }
 
   async read(project: string): Promise<Reading> {
@@ -53,14 +55,13 @@ export class RedisVersionPointer implements VersionPointer {
   watch(listener: CurrentChangeListener): () => void {
     const unsubscribe = this.#listeners.add(listener);
     this.#subscribe();
-    this.#schedule();
+    this.#poller.start();
     return unsubscribe;
   }
 
   close(): void {
     this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#poller.stop();
     this.#subscriber?.disconnect();
     this.#subscriber = undefined;
     this.#options.mirror.close();
@@ -89,18 +90,6 @@ export class RedisVersionPointer implements VersionPointer {
     // ioredis subscribes again after a reconnection; what changed meanwhile is read at once.
     subscriber.on('ready', () => void this.#check([...this.#seen.keys()]));
     subscriber.subscribe(keys.currentChanged).catch(() => undefined); // retried on reconnection; the poll covers the gap
-  }
-
-  #schedule(): void {
-    const pollMs = this.#options.pollMs ?? 1000;
-    if (this.#timer || this.#closed || pollMs <= 0) return;
-    this.#timer = setTimeout(() => {
-      void this.#check([...this.#seen.keys()]).finally(() => {
-        this.#timer = undefined;
-        if (this.#listeners.size > 0) this.#schedule();
-      });
-    }, pollMs);
-    this.#timer.unref();
   }
 
   /** Reads the projects' versions and announces the ones that changed. */
