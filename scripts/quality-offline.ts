@@ -1,167 +1,119 @@
 /**
- * Accuracy and speed of the offline text classifier (hashed n-grams + head) on the shared data
- * sets, next to the reference Python backend's figures (TARGETS.md).
+ * The text classifier's features and head in-process (no HTTP), for tuning: each encoder mode
+ * and head setting on the shared data sets. `--tune` trains on 80% of train.csv and scores the
+ * other 20% (settings are chosen there, never on test.csv); without it, trains on train.csv and
+ * scores test.csv. USE rows come from MODEL_DIR's persistent embedding cache (warm it once with
+ * scripts/warm-embedding-cache.ts), so runs take seconds.
  *
- *   npx tsx scripts/quality-offline.ts [dataset ...] [--hidden N] [--lr X] [--batch N] [--seed N] [--refit true|false] ...
- *
- * Defaults are exactly what the server trains: HASHED_OPTIONS and recipeFor (recipe.ts), class
- * weights 'auto' (as model.ts); flags override them.
- *
- * Trains on train.csv (validation carved from it), evaluates on test.csv. Training and
- * prediction run on `wasm` (with the head's sparse kernels); `--train-backend cpu` to compare.
+ *   npx tsx scripts/quality-offline.ts [dataset ...] --model-dir DIR [--encoder combined|use|hashed] [--tune]
+ *     [--dense-weight X] [--word-buckets N] [--char-buckets N] [--char-weight X] [--lr X] [--epochs N] [--l2 X] [--batch N] [--seed N]
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse } from 'csv-parse/sync';
-import * as tf from '@tensorflow/tfjs';
-import { HashedNgramEmbedder } from '../src/tf/hashed-ngram-embedder.js';
-import { DATA_DIR } from './lib/datasets.js';
+import {
+  CachedEmbedder,
+  CombinedEmbedder,
+  EmbeddingCache,
+  HashedNgramEmbedder,
+  LinearHead,
+  argmaxRows,
+  initTfRuntime,
+  macroF1,
+  recipeFor,
+  shapeFor,
+  trainLinearHead,
+  type Embedder,
+  type Features,
+} from '../src/index.js';
+import { DEFAULT_ENCODER_TUNING, type EncoderTuning } from '../src/tf/text-encoder.js';
 import { QUALITY_REFERENCE } from './lib/bench-reference.js';
-import { applyIdf, fitIdf } from '../examples/text-classifier/idf.js';
-import { HASHED_OPTIONS, recipeFor } from '../examples/text-classifier/recipe.js';
-import { type EpochProgress, argmaxRows, buildHead, macroF1, predictProbabilities, trainHead } from '../examples/text-classifier/head.js';
-
-const DATA = DATA_DIR;
-const REFERENCE = QUALITY_REFERENCE;
+import { DATASETS, loadSplit, prng, shuffled, type Example } from './lib/datasets.js';
+import { lazyUsePool } from './lib/use-pool.js';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    hidden: { type: 'string' },
-    dropout: { type: 'string', default: '0' },
-    lr: { type: 'string' },
-    batch: { type: 'string' },
-    epochs: { type: 'string' },
-    patience: { type: 'string' },
-    'val-split': { type: 'string' },
-    l2: { type: 'string' },
-    'class-weights': { type: 'string' },
-    seed: { type: 'string' },
-    refit: { type: 'string' },
-    'train-backend': { type: 'string', default: 'wasm' },
+    'model-dir': { type: 'string' },
+    encoder: { type: 'string', default: 'combined' },
+    tune: { type: 'boolean', default: false },
+    'dense-weight': { type: 'string' },
     'word-buckets': { type: 'string' },
     'char-buckets': { type: 'string' },
     'char-weight': { type: 'string' },
-    idf: { type: 'boolean' },
-    'word-max': { type: 'string' },
+    lr: { type: 'string' },
+    epochs: { type: 'string' },
+    l2: { type: 'string' },
+    batch: { type: 'string' },
+    seed: { type: 'string' },
+    schedule: { type: 'string' },
+    'val-split': { type: 'string' },
+    c: { type: 'string' },
+    idf: { type: 'string' },
+    'class-weights': { type: 'string' },
+    subset: { type: 'string' },
     verbose: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'bench-results/quality-offline.json' },
   },
 });
+const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 
-function num(v: string | undefined): number | undefined {
-  return v === undefined ? undefined : Number(v);
+await initTfRuntime();
+const cache = args['model-dir'] ? EmbeddingCache.open(args['model-dir']) : undefined;
+const tuning: EncoderTuning = { ...DEFAULT_ENCODER_TUNING, ...defined({ denseWeight: num(args['dense-weight']), wordBuckets: num(args['word-buckets']), charBuckets: num(args['char-buckets']), charWeight: num(args['char-weight']) }) };
+const hashed = new HashedNgramEmbedder({ wordBuckets: tuning.wordBuckets, charBuckets: tuning.charBuckets, charWeight: tuning.charWeight });
+const pool = lazyUsePool();
+const use = cache ? new CachedEmbedder(pool, cache) : undefined;
+function encoder(): Embedder {
+  if (args.encoder === 'hashed') return hashed;
+  if (!use) throw new Error('--model-dir (with a warm embedding cache) is needed for USE');
+  return args.encoder === 'use' ? use : new CombinedEmbedder(use, hashed, { denseWeight: tuning.denseWeight });
 }
 
-/** Drops unset options so the callee's defaults apply. */
-function definedOnly<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+/** Train/evaluate rows: train.csv/test.csv, or (--tune) a stratified 80/20 split of train.csv. Labels are those of the full train split. */
+function rowsOf(name: string): { train: Example[]; test: Example[] } {
+  const split = loadSplit({ dataset: name });
+  if (!args.tune) return split;
+  const rand = prng(7);
+  const byLabel = new Map<string, Example[]>();
+  for (const row of split.train) byLabel.set(row.label, [...(byLabel.get(row.label) ?? []), row]);
+  const train: Example[] = [];
+  const test: Example[] = [];
+  for (const rows of byLabel.values()) shuffled(rows, rand).forEach((row, i) => (i < Math.round(rows.length * 0.2) ? test : train).push(row));
+  return { train, test };
 }
 
-function readCsv(path: string): { texts: string[]; labels: string[] } {
-  const records = parse<{ text: string; label: string }>(readFileSync(path), { columns: true, skip_empty_lines: true });
-  return { texts: records.map((r) => r.text), labels: records.map((r) => r.label) };
-}
+async function run(name: string) {
+  const rows = rowsOf(name);
+  const test = rows.test;
+  // --subset N: a random N of the training rows (how the head does with few labels).
+  const train = args.subset ? shuffled(rows.train, prng(11)).slice(0, Number(args.subset)) : rows.train;
+  const labels = [...new Set(train.map((r) => r.label))].sort();
+  const index = new Map(labels.map((l, i) => [l, i]));
+  const enc = encoder();
+  const xTrain: Features = await enc.embed(train.map((r) => r.text), { priority: 'bulk' });
+  const xTest: Features = await enc.embed(test.map((r) => r.text));
 
-async function useBackend(name: string): Promise<void> {
-  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  await tf.setBackend(name);
-  await tf.ready();
-}
-
-async function runDataset(name: string) {
-  const train = readCsv(join(DATA, name, 'train.csv'));
-  const test = readCsv(join(DATA, name, 'test.csv'));
-  const classes = [...new Set(train.labels)].sort();
-  const index = new Map(classes.map((c, i) => [c, i]));
-  const yTrain = Int32Array.from(train.labels, (l) => index.get(l)!);
-  const yTest = Int32Array.from(test.labels, (l) => index.get(l) ?? -1);
-
-  const embedderArgs = {
-    wordBuckets: num(args['word-buckets']),
-    charBuckets: num(args['char-buckets']),
-    charWeight: num(args['char-weight']),
-    wordNgrams: args['word-max'] ? ([1, Number(args['word-max'])] as const) : undefined,
-  };
-  // The server's settings (recipe.ts) unless a flag overrides them.
-  const embedder = new HashedNgramEmbedder({ ...HASHED_OPTIONS, ...definedOnly(embedderArgs) });
-  const recipe = recipeFor(train.texts.length, classes.length);
-  const hidden = args.hidden === undefined ? recipe.hidden : Number(args.hidden);
-  let t0 = performance.now();
-  let xTrain = await embedder.embed(train.texts);
-  const featurizeS = (performance.now() - t0) / 1000;
-  let xTest = await embedder.embed(test.texts);
-  if (args.idf ?? recipe.idf) {
-    const idf = fitIdf(xTrain);
-    xTrain = applyIdf(xTrain, idf);
-    xTest = applyIdf(xTest, idf);
-  }
-
-  await useBackend(args['train-backend']);
-  t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const model = buildHead({ featureKind: 'sparse', dim: embedder.dim, numClasses: classes.length, multiLabel: false, hidden, dropout: Number(args.dropout) });
-  const cw = args['class-weights'];
-  const trainArgs = {
-    learningRate: num(args.lr),
-    batchSize: num(args.batch),
-    epochs: num(args.epochs),
-    patience: num(args.patience),
-    validationSplit: num(args['val-split']),
-    l2: num(args.l2),
-    seed: num(args.seed),
-    refit: args.refit === undefined ? undefined : args.refit === 'true',
-    classWeights: cw === undefined ? undefined : cw === 'auto' ? ('auto' as const) : cw === 'true',
-    onEpoch: args.verbose ? (p: EpochProgress) => console.error(name, JSON.stringify(p)) : undefined,
-  };
-  // As model.ts: the recipe, class weights 'auto', then explicit overrides.
-  const result = await trainHead(model, xTrain, yTrain, { ...recipe.train, ...definedOnly(trainArgs) });
+  const head = new LinearHead(shapeFor(xTrain, labels.length, false));
+  const t0 = performance.now();
+  const result = await trainLinearHead(head, xTrain, Int32Array.from(train, (r) => index.get(r.label)!), {
+    ...recipeFor(train.length, xTrain.kind),
+    ...defined({ learningRate: num(args.lr), epochs: num(args.epochs), l2: args.c ? 1 / (2 * Number(args.c) * train.length) : num(args.l2), batchSize: num(args.batch), seed: num(args.seed), validationSplit: num(args['val-split']) }),
+    ...(args.idf ? { idf: args.idf === 'true' } : {}),
+    ...(args['class-weights'] ? { classWeights: args['class-weights'] === 'true' } : {}),
+    ...(args.schedule ? { schedule: args.schedule as 'linear' | 'constant' } : {}),
+    ...(args.verbose ? { onEpoch: (p) => console.error(name, JSON.stringify(p)) } : {}),
+  });
   const fitS = (performance.now() - t0) / 1000;
-  const fitCpu = process.cpuUsage(cpu0);
-  // CPU time of this process: a fairer figure than wall time when the machine is shared.
-  const fitCpuS = (fitCpu.user + fitCpu.system) / 1e6;
-
-  await useBackend('wasm');
-  predictProbabilities(model, xTest); // warm-up (kernel compilation, data moves)
-  t0 = performance.now();
-  const probs = predictProbabilities(model, xTest);
-  const predictS = (performance.now() - t0) / 1000;
-  const pred = argmaxRows(probs, classes.length);
-  let hits = 0;
-  yTest.forEach((c, i) => (hits += c === pred[i] ? 1 : 0));
-  model.dispose();
-  return {
-    dataset: name,
-    nTrain: train.texts.length,
-    nTest: test.texts.length,
-    classes: classes.length,
-    acc: hits / test.texts.length,
-    macroF1: macroF1(yTest, pred, classes.length),
-    featurizeS,
-    featurizeRate: train.texts.length / featurizeS,
-    fitS,
-    fitCpuS,
-    epochs: result.epochs,
-    bestEpoch: result.bestEpoch,
-    predictRowsPerS: test.texts.length / predictS,
-    backend: `${args['train-backend']} (fit) / wasm (predict)`,
-    embedder: embedder.id,
-    width: xTrain.width,
-    reference: REFERENCE[name],
-  };
+  const truth = Int32Array.from(test, (r) => index.get(r.label) ?? -1);
+  const pred = argmaxRows(head.probabilities(xTest), labels.length);
+  const hits = truth.reduce((s, c, i) => s + (c === pred[i] ? 1 : 0), 0);
+  return { name, encoder: enc.id, acc: hits / test.length, f1: macroF1(truth, pred, labels.length), fitS, epochs: result.epochs, bestEpoch: result.bestEpoch, n: `${train.length}/${test.length}` };
 }
 
-const datasets = positionals.length > 0 ? positionals : Object.keys(REFERENCE);
-const results = [];
-for (const name of datasets) results.push(await runDataset(name));
-
-const f = (v: number, d = 4) => v.toFixed(d);
-console.log('| dataset | n_train | n_test | classes | acc | macro-F1 | featurize s | fit s (cpu s; epochs) | predict rows/s | backend | ref acc | ref F1 | ref fit s |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-for (const r of results) {
-  const ref = r.reference;
-  console.log(`| ${r.dataset} | ${r.nTrain} | ${r.nTest} | ${r.classes} | ${f(r.acc)} | ${f(r.macroF1)} | ${f(r.featurizeS, 2)} | ${f(r.fitS, 2)} (${f(r.fitCpuS, 2)}; ${r.epochs}, best ${r.bestEpoch}) | ${Math.round(r.predictRowsPerS)} | ${r.backend} | ${ref ? f(ref.acc) : '-'} | ${ref ? f(ref.f1) : '-'} | ${ref?.fitS ?? '-'} |`);
+console.log(`${args.tune ? 'TUNE (80/20 of train.csv)' : 'TEST (train.csv -> test.csv)'}; tuning ${JSON.stringify(tuning)}; args ${JSON.stringify(defined({ lr: args.lr, epochs: args.epochs, l2: args.l2, batch: args.batch }))}`);
+for (const name of positionals.length > 0 ? positionals : DATASETS) {
+  const r = await run(name);
+  const ref = QUALITY_REFERENCE[name];
+  console.log(`${r.name.padEnd(30)} acc ${r.acc.toFixed(4)} F1 ${r.f1.toFixed(4)} fit ${r.fitS.toFixed(1)} s epochs ${r.epochs} (best ${r.bestEpoch}) n ${r.n}${ref && !args.tune ? ` | ref ${ref.acc.toFixed(4)}` : ''}`);
 }
-mkdirSync(join(args.out, '..'), { recursive: true });
-writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), args, results }, null, 2) + '\n');
+await pool.close();
+cache?.close();

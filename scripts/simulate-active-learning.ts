@@ -7,7 +7,7 @@
  *
  *   npm run simulate -- --dataset sms-spam-collection [--strategies uncertainty,random]
  *     [--batch-size N] [--rounds N | --max-labels N] [--initial N] [--seed N] [--pool-sample N]
- *     [--score-method least_confidence|margin|entropy] [--extra-params JSON] [--reference-acc X | --no-full]
+ *     [--score-method margin|least_confidence|entropy] [--extra-params JSON] [--reference-acc X | --no-full]
  *     [--stratified] [--out dir] [--png file]
  *   npm run simulate -- --replot bench-results/active-learning/<data set>/results.json [--png file]
  *   npm run simulate -- --train a.csv --test b.csv ...
@@ -41,7 +41,7 @@ const { values: args } = parseArgs({
     train: { type: 'string' },
     test: { type: 'string' },
     strategies: { type: 'string', default: 'uncertainty,random' },
-    'score-method': { type: 'string', default: 'least_confidence' },
+    'score-method': { type: 'string', default: 'margin' },
     'batch-size': { type: 'string' },
     rounds: { type: 'string' },
     'max-labels': { type: 'string' },

@@ -71,7 +71,8 @@ describe('example: text classifier (offline hashed encoder)', function () {
     expect(body.results).to.have.length(3);
     for (const prediction of body.results) {
       expect(prediction.result[0].value.choices).to.deep.equal(['Positive']);
-      expect(prediction.score).to.be.closeTo(1 / 3, 1e-9);
+      // Untrained = as uncertain as it gets: a margin of 0 (these tasks sort first).
+      expect(prediction.score).to.equal(0);
       expect(prediction.scores).to.deep.equal({ Positive: 1 / 3, Negative: 1 / 3, Neutral: 1 / 3 });
     }
   });
@@ -90,7 +91,9 @@ describe('example: text classifier (offline hashed encoder)', function () {
       // Never trained on Neutral: it can never be predicted in another label's place.
       expect(scores.Neutral).to.equal(0);
       expect(scores.Positive! + scores.Negative!).to.be.closeTo(1, 1e-5);
-      expect(prediction.score).to.equal(Math.max(...Object.values(scores)));
+      // The default score is the margin: best minus second best.
+      const [best, second] = Object.values(scores).sort((a, b) => b - a);
+      expect(prediction.score).to.be.closeTo(best! - second!, 1e-9);
     }
   });
 
@@ -114,7 +117,7 @@ describe('example: text classifier (offline hashed encoder)', function () {
       await server.http.post('/setup').send({ project: '1', schema: THREE, extra_params: { score_method: method } }).expect(200);
       scores[method] = (await predict(server, 1, ['I love it, excellent'])).results[0].score;
     }
-    await server.http.post('/setup').send({ project: '1', schema: THREE, extra_params: { score_method: 'least_confidence' } }).expect(200);
+    await server.http.post('/setup').send({ project: '1', schema: THREE, extra_params: { score_method: 'margin' } }).expect(200);
     expect(scores.margin).to.be.lessThan(scores.least_confidence!);
     expect(new Set(Object.values(scores)).size).to.equal(3);
     for (const value of Object.values(scores)) expect(value).to.be.within(0, 1);

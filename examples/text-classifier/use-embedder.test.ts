@@ -67,9 +67,12 @@ describe('example: text classifier on USE (synthetic USE-lite model)', function 
     }
   });
 
-  it('EMBEDDER=use without weights is a start-up error that says how to get them', async () => {
+  it('EMBEDDER=use without verified weights is a start-up error that says how to get them', async () => {
     const missing = tempDir('no-use-');
-    await expectStartFailure({ EMBEDDER: 'use', USE_MODEL_DIR: missing, USE_CACHE_DIR: missing, USE_DOWNLOAD: 'false', MODEL_DIR: tempDir() }, /npm run fetch-model/);
+    // A catalogue nothing on disk matches (not even the weights package): no candidate verifies.
+    const catalogFile = path.join(tempDir('catalog-'), 'catalog.json');
+    fs.writeFileSync(catalogFile, JSON.stringify({ baseUrl: 'http://127.0.0.1:9/unused', files: [{ name: 'model.json', bytes: 1, sha256: '0'.repeat(64) }] }));
+    await expectStartFailure({ EMBEDDER: 'use', USE_MODEL_DIR: missing, USE_CACHE_DIR: missing, USE_CATALOG: catalogFile, USE_DOWNLOAD: 'false', MODEL_DIR: tempDir() }, /run `npm ci`.*npm run fetch-model/);
   });
 
   it('a model file that does not match its SHA-256 is never used', async () => {

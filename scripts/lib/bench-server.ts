@@ -38,11 +38,15 @@ export function tempModelDir(): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Starts the classifier; its MODEL_DIR is a fresh temp dir removed on stop, unless `modelDir` is given. */
+/**
+ * Starts the classifier; its MODEL_DIR is a fresh temp dir removed on stop, unless `modelDir` is
+ * given. The serving benchmarks send texts never seen before, so they run on the hashed encoder
+ * unless BENCH_EMBEDDER says otherwise (USE-lite's speed is bench-encoders' subject).
+ */
 export async function startClassifier(env: Record<string, string> = {}, options: { modelDir?: string } = {}): Promise<BenchServer> {
   const owned = options.modelDir ? undefined : tempModelDir();
   const modelDir = options.modelDir ?? owned!.dir;
-  const fullEnv = { EMBEDDER: 'hashed', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', MODEL_DIR: modelDir, ...env };
+  const fullEnv = { EMBEDDER: process.env.BENCH_EMBEDDER ?? 'hashed', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', MODEL_DIR: modelDir, ...env };
   let server: ChildServer;
   try {
     server = await spawnServer(CLASSIFIER_SERVER, fullEnv, { startTimeoutMs: 60_000 });

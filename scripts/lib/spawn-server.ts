@@ -26,10 +26,17 @@ export interface ChildServer {
 
 /** Starts `script` with tsx and waits until /health answers (or the process dies). */
 export async function spawnServer(script: string, env: Record<string, string>, options: { startTimeoutMs?: number } = {}): Promise<ChildServer> {
+  return spawnCommand(['--import', 'tsx', script], { env, ...options });
+}
+
+/** Runs `node <args>` as a server on a free loopback port and waits until /health answers. */
+export async function spawnCommand(args: string[], options: { env?: Record<string, string>; cwd?: string; startTimeoutMs?: number } = {}): Promise<ChildServer> {
+  const env = options.env ?? {};
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', CI: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -4,9 +4,6 @@
  * what a model caches at module level (embeddings by text) survives from one training to the next.
  */
 import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { existsSync } from 'node:fs';
 import type { JsonObject, TrainProgress } from '../types.js';
 import type { FitResult, ModelClass } from '../model/base.js';
 import type { AnnotationStore } from '../store/types.js';
@@ -14,6 +11,7 @@ import type { RedisTarget } from '../store/redis-connection.js';
 import type { TfBackendChoice } from '../config/index.js';
 import type { ModelModuleRef } from './model-module.js';
 import { buildInstance, type InstanceContext, type InstanceInit } from './instance.js';
+import { siblingModule, workerBootstrap } from '../util/worker-bootstrap.js';
 
 /**
  * One training run. The runner reads the project's training set itself (in the worker, from its
@@ -96,6 +94,11 @@ export interface WorkerFitRunnerOptions {
   labelStudioApiKey: string | undefined;
   /** How long a cancelled fit may take to stop before the worker is terminated. */
   abortGraceMs?: number;
+  /**
+   * An idle worker exits after this long (its TF.js runtime is ~190 MB); the next job starts a
+   * new one. Embeddings persist in the embedding cache, not in the worker. @default 30000
+   */
+  idleExitMs?: number;
 }
 
 type WorkerMessage =
@@ -110,29 +113,12 @@ interface Current {
   onProgress: (p: TrainProgress) => void;
 }
 
-const workerFile = new URL(`./fit-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-
-/**
- * The worker registers tsx first, so TypeScript model modules (and this package run from source)
- * load there too; `--import tsx` in execArgv is not honoured by worker threads on Node 20.
- */
-function workerBootstrap(): string {
-  let tsxApi: string | undefined;
-  try {
-    // require.resolve gives tsx's CJS build, whose register() cannot run in a worker; use its ESM twin.
-    const resolved = createRequire(import.meta.url).resolve('tsx/esm/api');
-    const esm = resolved.replace(/\.cjs$/, '.mjs');
-    tsxApi = pathToFileURL(existsSync(esm) ? esm : resolved).href;
-  } catch {
-    tsxApi = undefined;
-  }
-  const load = `import(${JSON.stringify(workerFile.href)})`;
-  return tsxApi ? `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return ${load}; });` : `${load};`;
-}
+const workerFile = siblingModule('fit-worker', import.meta.url);
 
 export class WorkerFitRunner implements FitRunner {
   #worker: Worker | undefined;
   #current: Current | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly model: ModelModuleRef,
@@ -142,6 +128,7 @@ export class WorkerFitRunner implements FitRunner {
   run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult<object>> {
     if (this.#current) return Promise.reject(new Error('the training worker is busy'));
     if (signal.aborted) return Promise.reject(new AbortedError());
+    clearTimeout(this.#idleTimer);
     const worker = this.#ensureWorker();
     return new Promise<FitResult<object>>((resolve, reject) => {
       let graceTimer: NodeJS.Timeout | undefined;
@@ -155,6 +142,12 @@ export class WorkerFitRunner implements FitRunner {
         signal.removeEventListener('abort', onAbort);
         if (graceTimer) clearTimeout(graceTimer);
         this.#current = undefined;
+        this.#idleTimer = setTimeout(() => {
+          const idle = this.#worker;
+          this.#worker = undefined;
+          void idle?.terminate();
+        }, this.options.idleExitMs ?? 30_000);
+        this.#idleTimer.unref();
       };
       this.#current = {
         jobId: job.request.jobId,
@@ -168,6 +161,7 @@ export class WorkerFitRunner implements FitRunner {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
     const worker = this.#worker;
     this.#worker = undefined;
     if (worker) await worker.terminate();
@@ -175,7 +169,7 @@ export class WorkerFitRunner implements FitRunner {
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(workerBootstrap(), {
+    const worker = new Worker(workerBootstrap(workerFile), {
       eval: true,
       workerData: { model: this.model, ...this.options },
     });
@@ -183,7 +177,9 @@ export class WorkerFitRunner implements FitRunner {
     worker.on('message', (message: WorkerMessage) => this.#onMessage(message));
     worker.on('error', (error) => this.#kill(error));
     worker.on('exit', (code) => {
-      if (this.#worker === worker) this.#worker = undefined;
+      // A worker retired on purpose (idle, killed, closed) is no longer this.#worker.
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
       this.#current?.reject(new Error(`training worker exited with code ${code}`));
     });
     this.#worker = worker;

@@ -29,7 +29,7 @@ function prepare() {
   ready ??= (async () => {
     await initTfRuntime({ backend: data.tfjsBackend, logger });
     const modelClass = await loadModelClass(data.model);
-    const readiness = new Readiness(() => modelClass.preload({ modelDir: data.modelDir, logger, purpose: 'train' }));
+    const readiness = new Readiness(() => modelClass.preload({ modelDir: data.modelDir, logger: logger.child({ component: 'model' }), purpose: 'train' }));
     // The worker never watches `current`: it only reads annotations and the key-value store.
     const stores = openStores(data.modelDir, { pollMs: 0, redis: data.redis });
     const taskFiles = labelStudioTaskFiles({ labelStudioUrl: data.labelStudioUrl, labelStudioApiKey: data.labelStudioApiKey });

@@ -13,115 +13,18 @@ export interface TemplateContext {
   /** Project (and npm package) name. */
   name: string;
   pkg: PackageJson;
+  /** How the project depends on this package: `file:vendor/<tarball>` (a packed copy) or a registry range. */
+  packageSpec: string;
   /** Bare imports of the model files that need a dependency (e.g. @tensorflow/tfjs). */
   extraDependencies: Record<string, string>;
 }
 
+/** The packed copy's folder, when the project depends on one (the Docker build context needs it). */
+function vendorDir(ctx: TemplateContext): string | undefined {
+  return ctx.packageSpec.startsWith('file:vendor/') ? 'vendor' : undefined;
+}
+
 const BIN = 'node_modules/label-studio-ml-tfjs/bin/label-studio-ml-tfjs.js';
-
-export function modelTemplate(): string {
-  return `/**
- * A Label Studio ML backend model: hashed character bigrams -> one dense softmax layer, trained
- * with TensorFlow.js on the project's annotations. Replace predict/fit with your own model.
- */
-import path from 'node:path';
-import { LabelStudioMLBase, fileSystemIO, getTaskText, tf, type FitRequest, type FitResult, type PredictOptions, type Task } from 'label-studio-ml-tfjs';
-
-const DIM = 256;
-
-function featurize(text: string): number[] {
-  const row = new Array<number>(DIM).fill(0);
-  const padded = \` \${text.toLowerCase()} \`;
-  for (let i = 0; i + 1 < padded.length; i++) {
-    const bucket = (padded.charCodeAt(i) * 31 + padded.charCodeAt(i + 1)) % DIM;
-    row[bucket] = (row[bucket] ?? 0) + 1;
-  }
-  const norm = Math.hypot(...row) || 1;
-  return row.map((value) => value / norm);
-}
-
-export default class Model extends LabelStudioMLBase {
-  #model: tf.LayersModel | undefined;
-  #labels: string[] = [];
-
-  /** The first <Choices> on a <Text> of the project's label config. */
-  get control() {
-    return this.getFirstTagOccurrence('Choices', 'Text');
-  }
-
-  /** Loads the served version's weights (train_output is what fit returned). */
-  override async setup(): Promise<void> {
-    const output = this.trainOutput;
-    if (output && typeof output.model_dir === 'string' && Array.isArray(output.labels)) {
-      this.#model = await tf.loadLayersModel(fileSystemIO(output.model_dir));
-      this.#labels = output.labels.map(String);
-    }
-  }
-
-  override predict(tasks: Task[], _options: PredictOptions) {
-    const { fromName, toName, value } = this.control;
-    if (!this.#model) return tasks.map(() => ({ result: [], score: 0 }));
-    const texts = tasks.map((task) => getTaskText(task, value) ?? '');
-    const probs = tf.tidy(() => (this.#model!.predict(tf.tensor2d(texts.map(featurize))) as tf.Tensor).arraySync() as number[][]);
-    return probs.map((row) => {
-      const best = row.indexOf(Math.max(...row));
-      return {
-        result: [{ from_name: fromName, to_name: toName, type: 'choices', value: { choices: [this.#labels[best] ?? ''] } }],
-        score: row[best] ?? 0,
-      };
-    });
-  }
-
-  override async fit(request: FitRequest): Promise<FitResult> {
-    const { fromName, value } = this.control;
-    const texts: string[] = [];
-    const targets: string[] = [];
-    for (const task of request.tasks) {
-      for (const annotation of task.annotations) {
-        const choices = annotation.result.find((r) => r.from_name === fromName)?.value.choices;
-        const text = getTaskText(task, value);
-        if (Array.isArray(choices) && typeof choices[0] === 'string' && text !== undefined) {
-          texts.push(text);
-          targets.push(choices[0]);
-        }
-      }
-    }
-    if (texts.length === 0) return null; // nothing to learn: keep serving the current version
-    const labels = [...new Set(targets)].sort();
-    const epochs = Number(this.extraParams.epochs ?? 30);
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [DIM], units: labels.length, activation: 'softmax' })] });
-    model.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    const x = tf.tensor2d(texts.map(featurize));
-    const y = tf.oneHot(tf.tensor1d(targets.map((t) => labels.indexOf(t)), 'int32'), labels.length).toFloat();
-    let accuracy = 0;
-    try {
-      await model.fit(x, y, {
-        epochs,
-        batchSize: 32,
-        callbacks: {
-          onEpochEnd: (epoch, logs) => {
-            accuracy = Number(logs?.acc ?? 0);
-            request.onProgress({ epoch: epoch + 1, epochs, loss: Number(logs?.loss ?? 0), metrics: { accuracy } });
-            if (request.signal.aborted) model.stopTraining = true; // shutdown or cancel
-          },
-        },
-      });
-      if (request.signal.aborted) throw new Error('training cancelled');
-      const modelDir = path.join(request.workdir, 'model');
-      await model.save(fileSystemIO(modelDir));
-      return { labels, model_dir: modelDir, samples: texts.length, metrics: { accuracy } };
-    } finally {
-      tf.dispose([x, y]);
-      model.dispose();
-    }
-  }
-
-  override dispose(): void {
-    this.#model?.dispose();
-  }
-}
-`;
-}
 
 export function packageJsonTemplate(ctx: TemplateContext): string {
   const tfjsNodeGpu = ctx.pkg.optionalDependencies?.['@tensorflow/tfjs-node-gpu'] ?? ctx.pkg.dependencies?.['@tensorflow/tfjs'] ?? '4.22.0';
@@ -137,8 +40,10 @@ export function packageJsonTemplate(ctx: TemplateContext): string {
       checkpoints: 'label-studio-ml-tfjs checkpoints list',
       typecheck: 'tsc --noEmit',
     },
-    dependencies: { 'label-studio-ml-tfjs': `^${ctx.pkg.version}`, ...ctx.extraDependencies },
+    dependencies: { 'label-studio-ml-tfjs': ctx.packageSpec, ...ctx.extraDependencies },
     optionalDependencies: { '@tensorflow/tfjs-node-gpu': tfjsNodeGpu },
+    // USE 1.3.3 declares tfjs 3 peers; the same pins as this package keep one tfjs 4 (TFJS-NOTES §7.3).
+    ...(ctx.pkg.overrides ? { overrides: ctx.pkg.overrides } : {}),
     devDependencies: {
       typescript: ctx.pkg.devDependencies?.typescript ?? '~6.0.0',
       '@types/node': ctx.pkg.devDependencies?.['@types/node'] ?? '^20',
@@ -170,9 +75,12 @@ export function tsconfigTemplate(): string {
 export function readmeTemplate(ctx: TemplateContext): string {
   return `# ${ctx.name}
 
-A [Label Studio](https://labelstud.io) ML backend built with
-[label-studio-ml-tfjs](https://www.npmjs.com/package/label-studio-ml-tfjs): the model in \`model.ts\`
-trains in-process with TensorFlow.js.
+A [Label Studio](https://labelstud.io) ML backend built with label-studio-ml-tfjs: the model in
+\`model.ts\` trains in-process with TensorFlow.js.${vendorDir(ctx) ? `
+
+\`${ctx.packageSpec.slice('file:'.length)}\` is the copy of label-studio-ml-tfjs this project was created
+with (\`npm install\` installs it from there); keep it with the project, or point the dependency
+at a registry version.` : ''}
 
 ## Run it
 
@@ -253,7 +161,7 @@ ARG npm_config_tfjs_binding_binary_host_mirror
 ARG TFJS_NODE_GPU_VERSION=${gpuVersion}
 WORKDIR /app
 COPY package*.json ./
-# An optional dependency that fails to install is dropped silently: prove the binding loads.
+${vendorDir(ctx) ? 'COPY vendor ./vendor\n' : ''}# An optional dependency that fails to install is dropped silently: prove the binding loads.
 RUN if [ -f package-lock.json ]; then npm ci --omit=dev --foreground-scripts; else npm install --omit=dev --foreground-scripts; fi \\
  && node -e "const v = require('@tensorflow/tfjs-node-gpu/package.json').version; if (v !== process.env.TFJS_NODE_GPU_VERSION) throw new Error('tfjs-node-gpu ' + v + ', expected ' + process.env.TFJS_NODE_GPU_VERSION); require('@tensorflow/tfjs-node-gpu'); console.log('tfjs-node-gpu ' + v + ' loads')"
 COPY . .
@@ -285,7 +193,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package*.json ./
-RUN if [ -f package-lock.json ]; then npm ci --omit=dev --omit=optional; else npm install --omit=dev --omit=optional; fi
+${vendorDir(ctx) ? 'COPY vendor ./vendor\n' : ''}RUN if [ -f package-lock.json ]; then npm ci --omit=dev --omit=optional; else npm install --omit=dev --omit=optional; fi
 COPY . .
 
 FROM ${NODE_IMAGE}

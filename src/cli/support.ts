@@ -42,6 +42,7 @@ export interface PackageJson {
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
+  overrides?: Record<string, unknown>;
 }
 
 export function packageJson(): PackageJson {

@@ -3,6 +3,12 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export const TF_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type TfBackendChoice = (typeof TF_BACKENDS)[number];
 export const TRAINING_THREADS = ['worker', 'main'] as const;
+/** EMBEDDER: combined = USE-lite beside hashed n-grams (src/tf/text-encoder.ts). */
+export const ENCODER_CHOICES = ['auto', 'combined', 'use', 'hashed'] as const;
+export type EncoderChoice = (typeof ENCODER_CHOICES)[number];
+/** SCORE_METHOD: what a prediction's `score` measures (src/tf/sampling-scores.ts). */
+export const SCORE_METHODS = ['margin', 'least_confidence', 'entropy'] as const;
+export type ScoreMethod = (typeof SCORE_METHODS)[number];
 /** What a process does in distributed mode (REDIS_URL): serve Label Studio, train, or both. */
 export const ROLES = ['all', 'api', 'trainer'] as const;
 export type Role = (typeof ROLES)[number];

@@ -47,10 +47,11 @@ function setting<T>(common: Common, rest: Omit<Setting<T>, 'env' | 'aliases' | '
   return { env: common.env, aliases: common.aliases ?? [], doc: common.doc, secret: false, ...rest };
 }
 
-export function integer(spec: Common & { default: number; min: number; max: number }): Setting<number> {
+/** `shown`: the default as the README says it, when it depends on the machine. */
+export function integer(spec: Common & { default: number; min: number; max: number; shown?: string }): Setting<number> {
   const expected = `an integer from ${spec.min} to ${spec.max}`;
   return setting(spec, {
-    shownDefault: String(spec.default),
+    shownDefault: spec.shown ?? String(spec.default),
     fallback: () => spec.default,
     parse(raw, name) {
       if (!/^-?\d+$/.test(raw)) invalid(name, raw, expected);

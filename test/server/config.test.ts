@@ -60,11 +60,11 @@ describe('configuration (env)', () => {
 
   it("reads the bundled model's settings by the same rules (issue 11: USE_DOWNLOAD=0 is false)", () => {
     const defaults = readSettings(TEXT_CLASSIFIER_SETTINGS, {});
-    expect(defaults).to.deep.include({ embedder: 'auto', useDownload: true, scoreMethod: 'least_confidence', useModelDir: undefined });
+    expect(defaults).to.deep.include({ embedder: 'auto', useDownload: true, scoreMethod: 'margin', useModelDir: undefined });
     expect(defaults.useCacheDir).to.equal(path.resolve('.cache/use-lite'));
     expect(readSettings(TEXT_CLASSIFIER_SETTINGS, { USE_DOWNLOAD: '0' }).useDownload).to.equal(false);
     expect(readSettings(TEXT_CLASSIFIER_SETTINGS, { USE_DOWNLOAD: 'off', EMBEDDER: 'Hashed' })).to.deep.include({ useDownload: false, embedder: 'hashed' });
-    expect(() => readSettings(TEXT_CLASSIFIER_SETTINGS, { SCORE_METHOD: 'random' })).to.throw(ConfigError, 'SCORE_METHOD="random" is invalid: expected one of least_confidence, margin, entropy');
+    expect(() => readSettings(TEXT_CLASSIFIER_SETTINGS, { SCORE_METHOD: 'random' })).to.throw(ConfigError, 'SCORE_METHOD="random" is invalid: expected one of margin, least_confidence, entropy');
     expect(() => readSettings(TEXT_CLASSIFIER_SETTINGS, { USE_DOWNLOAD: 'sometimes' })).to.throw(ConfigError, /USE_DOWNLOAD="sometimes" is invalid/);
   });
 

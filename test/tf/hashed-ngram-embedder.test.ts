@@ -2,36 +2,32 @@ import { expect } from 'chai';
 import { HashedNgramEmbedder, hash32 } from '../../src/tf/hashed-ngram-embedder.js';
 import type { SparseFeatures } from '../../src/tf/embedder.js';
 
-/** Row `r` as a Map bucket -> weight (padding dropped). */
+/** Row `r` as a Map bucket -> weight. */
 function row(x: SparseFeatures, r: number): Map<number, number> {
   const out = new Map<number, number>();
-  for (let j = 0; j < x.width; j++) {
-    const id = x.ids[r * x.width + j]!;
-    if (id !== 0) out.set(id, x.weights[r * x.width + j]!);
-  }
+  for (let j = x.offsets[r]!; j < x.offsets[r + 1]!; j++) out.set(x.ids[j]!, x.weights[j]!);
   return out;
 }
 
 describe('HashedNgramEmbedder', () => {
   const texts = ['The parcel never arrived.', 'Where is my parcel?', '', '   \t ', 'Refund my order please'];
 
-  it('returns one sparse row per text, ids in 1..dim, padding at the end', async () => {
+  it('returns one compressed sparse row per text, ids in 1..dim, no zero weights', async () => {
     const e = new HashedNgramEmbedder();
     const x = await e.embed(texts);
     expect(x.kind).to.equal('sparse');
     expect(x.rows).to.equal(texts.length);
     expect(x.dim).to.equal(e.dim);
-    expect(x.ids.length).to.equal(x.rows * x.width);
-    expect(x.weights.length).to.equal(x.rows * x.width);
+    expect(x.offsets.length).to.equal(x.rows + 1);
+    expect(x.offsets[0]).to.equal(0);
+    expect(x.offsets[x.rows]).to.equal(x.ids.length);
+    expect(x.weights.length).to.equal(x.ids.length);
     for (let r = 0; r < x.rows; r++) {
-      let padding = false;
-      for (let j = 0; j < x.width; j++) {
-        const id = x.ids[r * x.width + j]!;
-        expect(id).to.be.within(0, e.dim);
-        if (id === 0) {
-          padding = true;
-          expect(x.weights[r * x.width + j]).to.equal(0);
-        } else expect(padding, 'real ids come before padding').to.equal(false);
+      // Every row has at least the constant bias bucket.
+      expect(x.offsets[r + 1]! - x.offsets[r]!).to.be.greaterThan(0);
+      for (let j = x.offsets[r]!; j < x.offsets[r + 1]!; j++) {
+        expect(x.ids[j]).to.be.within(1, e.dim);
+        expect(x.weights[j]).to.not.equal(0);
       }
     }
   });

@@ -80,7 +80,8 @@ expectTypeOf<ControlTag['multiple']>().toBeBoolean();
 
 // Settings are typed from their declarations.
 const bundled = readSettings(TEXT_CLASSIFIER_SETTINGS);
-expectTypeOf(bundled.embedder).toEqualTypeOf<'auto' | 'use' | 'hashed'>();
+expectTypeOf(bundled.embedder).toEqualTypeOf<'auto' | 'combined' | 'use' | 'hashed'>();
+expectTypeOf(bundled.embedWorkers).toBeNumber();
 expectTypeOf(bundled.useDownload).toBeBoolean();
 expectTypeOf(bundled.useModelDir).toEqualTypeOf<string | undefined>();
 expectTypeOf(bundled.useCacheDir).toBeString();

@@ -25,7 +25,11 @@ export function confirmAction({ title, text, confirmLabel }) {
     };
     const onOk = () => done(true);
     const onCancel = () => done(false);
-    const onClose = () => done(false); // Escape
+    // Escape. The close event comes a task later: one from a previous confirmation can arrive
+    // after this dialog opened (a quick Escape then Enter), and must not cancel it.
+    const onClose = () => {
+      if (!box.open) done(false);
+    };
     ok.addEventListener('click', onOk);
     cancel.addEventListener('click', onCancel);
     box.addEventListener('close', onClose);

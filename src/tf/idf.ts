@@ -3,29 +3,12 @@
  * the head: rare n-grams weigh more than common ones (what TF-IDF gives the reference pipeline).
  * Applied after embedding, so the embedder stays stateless and its rows stay cacheable by text.
  */
-import fs from 'node:fs/promises';
-import type { SparseFeatures } from '../../src/index.js';
-
-/** Saved as raw little-endian float32 next to the head. */
-export async function writeIdf(file: string, idf: Float32Array): Promise<string> {
-  await fs.writeFile(file, Buffer.from(idf.buffer, idf.byteOffset, idf.byteLength));
-  return file;
-}
-
-export async function readIdf(file: string): Promise<Float32Array> {
-  const bytes = await fs.readFile(file);
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
+import type { SparseFeatures } from './embedder.js';
 
 /** Smoothed idf per bucket (index = bucket id): ln((1 + n) / (1 + df)) + 1; unseen buckets get the maximum. */
 export function fitIdf(x: SparseFeatures): Float32Array {
   const df = new Uint32Array(x.dim + 1);
-  for (let r = 0; r < x.rows; r++) {
-    for (let j = r * x.width; j < (r + 1) * x.width; j++) {
-      const id = x.ids[j]!;
-      if (id !== 0 && x.weights[j] !== 0) df[id]!++;
-    }
-  }
+  for (let j = 0; j < x.ids.length; j++) if (x.weights[j] !== 0) df[x.ids[j]!]!++;
   const n = x.rows;
   return Float32Array.from(df, (count) => Math.log((1 + n) / (1 + count)) + 1);
 }
@@ -37,20 +20,18 @@ export function fitIdf(x: SparseFeatures): Float32Array {
 export function applyIdf(x: SparseFeatures, idf: Float32Array, biasId = x.dim): SparseFeatures {
   const weights = new Float32Array(x.weights.length);
   for (let r = 0; r < x.rows; r++) {
-    const start = r * x.width;
+    const start = x.offsets[r]!;
+    const end = x.offsets[r + 1]!;
     let norm = 0;
-    for (let j = start; j < start + x.width; j++) {
+    for (let j = start; j < end; j++) {
       const id = x.ids[j]!;
-      if (id === 0 || id === biasId) continue;
+      if (id === biasId) continue;
       const w = x.weights[j]! * (idf[id] ?? 1);
       weights[j] = w;
       norm += w * w;
     }
     const k = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let j = start; j < start + x.width; j++) {
-      const id = x.ids[j]!;
-      weights[j] = id === biasId ? 1 : weights[j]! * k;
-    }
+    for (let j = start; j < end; j++) weights[j] = x.ids[j] === biasId ? 1 : weights[j]! * k;
   }
   return { ...x, weights };
 }

@@ -1,9 +1,11 @@
 /**
- * A Label Studio ML backend model: hashed character bigrams -> one dense softmax layer, trained
- * with TensorFlow.js on the project's annotations. Replace predict/fit with your own model.
+ * The smallest Label Studio ML backend that trains with TensorFlow.js: hashed character bigrams
+ * -> one dense softmax layer, trained on the project's annotations and saved as a checkpoint.
+ * `label-studio-ml-tfjs init` starts new projects from this file: replace predict/fit with
+ * your own model. Run it from a checkout: npm run example:minimal
  */
 import path from 'node:path';
-import { LabelStudioMLBase, fileSystemIO, getTaskText, tf, type FitRequest, type FitResult, type PredictOptions, type Task } from '../../src/index.js';
+import { LabelStudioMLBase, fileSystemIO, getTaskText, tf, type FitRequest, type FitResult, type Task } from '../../src/index.js';
 
 const DIM = 256;
 
@@ -36,7 +38,7 @@ export default class Model extends LabelStudioMLBase {
     }
   }
 
-  override predict(tasks: Task[], _options: PredictOptions) {
+  override predict(tasks: Task[]) {
     const { fromName, toName, value } = this.control;
     if (!this.#model) return tasks.map(() => ({ result: [], score: 0 }));
     const texts = tasks.map((task) => getTaskText(task, value) ?? '');

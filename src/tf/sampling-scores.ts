@@ -7,8 +7,9 @@
  * - margin: p(best) - p(second best) (multi-label: smallest |2p - 1| over the choices).
  * - entropy: 1 - H(p) / log(K) (multi-label: 1 - mean binary entropy).
  */
-export type ScoreMethod = 'least_confidence' | 'margin' | 'entropy';
-export const SCORE_METHODS: readonly ScoreMethod[] = ['least_confidence', 'margin', 'entropy'];
+import { SCORE_METHODS, type ScoreMethod } from '../config/choices.js';
+
+export { SCORE_METHODS, type ScoreMethod };
 
 export function isScoreMethod(value: unknown): value is ScoreMethod {
   return typeof value === 'string' && (SCORE_METHODS as readonly string[]).includes(value);
