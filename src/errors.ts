@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   MLB_ERR_VERSION_NOT_FOUND: { status: 404, meaning: 'no such model version in the project' },
   MLB_ERR_CHECKPOINT_CORRUPT: { status: 409, meaning: 'the version exists but does not match its manifest' },
   MLB_ERR_STORAGE: { status: 500, meaning: 'the disk or database failed (507 when it is full); nothing stored is lost' },
+  MLB_ERR_REDIS_UNAVAILABLE: { status: 503, meaning: 'distributed mode: Redis cannot be reached or timed out; nothing was half-written, retry' },
   MLB_ERR_TASK_DATA: { status: 422, meaning: "a task's data could not be read (a Label Studio file that failed to download)" },
   MLB_ERR_LABEL_STUDIO: { status: 502, meaning: "Label Studio's API refused or failed a request this backend made (key, permission, unreachable); `kind` says which" },
   MLB_ERR_REFRESH_UNAVAILABLE: { status: 409, meaning: 'a prediction refresh was asked for but LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are not both set' },

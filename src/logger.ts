@@ -23,7 +23,7 @@ export const REDACT_PATHS = [
   'params.password',
   '*.params.password',
   // Config and env-shaped objects (BackendConfig field names and the variables they come from).
-  ...['labelStudioApiKey', 'basicAuthPass', 'webhookToken', 'api_key', 'LABEL_STUDIO_API_KEY', 'LABEL_STUDIO_ACCESS_TOKEN', 'BASIC_AUTH_PASS', 'WEBHOOK_TOKEN'].flatMap((key) => [key, `*.${key}`]),
+  ...['labelStudioApiKey', 'basicAuthPass', 'webhookToken', 'api_key', 'LABEL_STUDIO_API_KEY', 'LABEL_STUDIO_ACCESS_TOKEN', 'BASIC_AUTH_PASS', 'WEBHOOK_TOKEN', 'redisUrl', 'REDIS_URL'].flatMap((key) => [key, `*.${key}`]),
 ];
 
 export interface LoggerOptions {

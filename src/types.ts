@@ -80,6 +80,10 @@ export interface JobRecord {
   startedAt?: string;
   finishedAt?: string;
   durationMs?: number;
+  /** Times the job was taken up again because the worker running it stopped (distributed mode). */
+  restarts?: number;
+  /** The process running (or that last ran) the job, as host:pid (distributed mode). */
+  worker?: string;
   progress?: TrainProgress;
   /** Progress reports in order, at most 500 (older ones thinned), for loss curves. */
   history?: Array<TrainProgress & { at: string }>;

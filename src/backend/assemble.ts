@@ -3,18 +3,21 @@
  * warm-model registry, the fit runner and trainer, the job queue and the predict gate. The seams
  * the next issues plug into are options here: another store set (Redis, issue 14), another
  * predict gate (admission and batching, issue 12), the prediction refresh (./refresh/, issue 13).
+ * Distributed mode (REDIS_URL, issue 14) swaps in the shared stores and the BullMQ queue
+ * (./distributed.ts).
  */
 import type { BackendConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { ModelClass } from '../model/base.js';
-import { openLocalStores } from '../store/index.js';
+import { openStores } from '../store/index.js';
 import type { Stores } from '../store/types.js';
 import { initTfRuntime, type TfRuntimeInfo } from '../tf/runtime.js';
 import { LabelStudioClient } from '../io/label-studio-client.js';
 import { labelStudioTaskFiles } from '../io/task-files.js';
 import type { Clock } from './clock.js';
-import { InlineFitRunner, WorkerFitRunner, type FitRunner } from './fit-runner.js';
-import { InProcessJobQueue, type KindPolicy } from './in-process-queue.js';
+import { openJobQueue, redisTargetOf, type Deployment } from './distributed.js';
+import { FitRunnerPool, InlineFitRunner, WorkerFitRunner, type FitRunner } from './fit-runner.js';
+import type { KindPolicy } from './in-process-queue.js';
 import type { InstanceContext } from './instance.js';
 import type { JobHandler, JobQueue } from './job-queue.js';
 import { loadModelClass, type ModelModuleRef } from './model-module.js';
@@ -58,21 +61,29 @@ export interface BackendParts {
   gate: PredictGate;
   /** The prediction refresh into Label Studio, when LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are set. */
   refresh: PredictionRefreshService | undefined;
+  deployment: Deployment;
 }
 
 export async function assemble(options: MLBackendOptions): Promise<BackendParts> {
   const { config, logger } = options;
   const modelClass = 'modelClass' in options.model ? options.model.modelClass : await loadModelClass(options.model.module);
   const tf = await initTfRuntime({ backend: config.tfjsBackend, logger: logger.child({ component: 'tf' }) });
-  const stores = options.stores ?? openLocalStores(config.modelDir, {
+  const redis = redisTargetOf(config);
+  const stores = options.stores ?? openStores(config.modelDir, {
     onProblem: (message, details) => logger.warn(details ?? {}, message),
     pollMs: config.versionPollMs,
+    redis,
   });
-  const removed = await stores.checkpoints.cleanupIncomplete();
+  // With replicas on a shared MODEL_DIR another process may be training now: there each training
+  // removes its own project's leftovers instead (a project never trains twice at once).
+  const removed = redis ? 0 : await stores.checkpoints.cleanupIncomplete();
   if (removed > 0) logger.warn({ removed }, 'removed unfinished checkpoint workdirs left by a crash');
+  const module = options.model.module;
+  const inWorker = module !== undefined && config.trainingThread === 'worker';
 
   const modelLogger = logger.child({ component: 'model' });
   const readiness = new Readiness(async () => {
+    if (config.role === 'trainer' && inWorker) return; // serves no model: its worker thread preloads for training
     const started = Date.now();
     try {
       await modelClass.preload({ modelDir: config.modelDir, logger: modelLogger, purpose: 'serve' });
@@ -88,19 +99,19 @@ export async function assemble(options: MLBackendOptions): Promise<BackendParts>
     taskFiles: labelStudioTaskFiles(config),
     whenPreloaded: () => readiness.whenPreloaded(),
   };
-  const settings = new ProjectSettings(stores.kv);
+  const settings = new ProjectSettings(stores.kv, { cache: !redis });
   const registry = new ModelRegistry(modelClass, stores.checkpoints, context);
-  const module = options.model.module;
   const fitRunner: FitRunner =
-    module && config.trainingThread === 'worker'
-      ? new WorkerFitRunner(module, {
+    module && inWorker
+      ? new FitRunnerPool(Array.from({ length: config.trainerConcurrency }, () => new WorkerFitRunner(module, {
           modelDir: config.modelDir,
+          redis,
           tfjsBackend: config.tfjsBackend,
           logLevel: config.logLevel,
           labelStudioUrl: config.labelStudioUrl,
           labelStudioApiKey: config.labelStudioApiKey,
           taskUrlOrigins: config.taskUrlOrigins,
-        })
+        })))
       : new InlineFitRunner(modelClass, context, stores.annotations);
   const trainer = new Trainer({
     annotations: stores.annotations,
@@ -114,7 +125,7 @@ export async function assemble(options: MLBackendOptions): Promise<BackendParts>
   const kinds: Partial<Record<'train' | 'refresh-predictions', KindPolicy>> = {
     train: {
       handler: (job, onProgress) => trainer.run(job, onProgress),
-      concurrency: 1,
+      concurrency: config.trainerConcurrency,
       minIntervalMs: config.trainMinIntervalS * 1000,
       debounceMs: config.trainDebounceMs,
     },
@@ -133,19 +144,14 @@ export async function assemble(options: MLBackendOptions): Promise<BackendParts>
   const refreshHandler = options.refreshPredictions ?? refresh?.handler;
   // One refresh at a time across projects (they share Label Studio); a burst of TASKS_CREATED waits for quiet.
   if (refreshHandler) kinds['refresh-predictions'] = { handler: refreshHandler, concurrency: 1, debounceMs: 2000 };
-  const queue = await InProcessJobQueue.open({
-    store: stores.jobs,
-    kinds,
-    ...(options.clock && { clock: options.clock }),
-    onStoreError: (error, job) => logger.error({ err: error, job: job.id }, 'could not save a job record'),
-  });
-  for (const job of queue.interrupted) logger.warn({ job: job.id, kind: job.kind ?? 'train', project: job.project }, 'job was interrupted by a restart');
+  const { queue, deployment } = await openJobQueue({ config, kinds, store: stores.jobs, logger, clock: options.clock });
   if (options.refreshPredictions) refreshAfterPromotions(queue, logger);
   refresh?.attach(queue);
 
   void reportCorruptCheckpoints(stores, logger);
   logger.info({ model: modelClass.modelName, tfBackend: tf.backend, modelDir: config.modelDir }, 'backend ready to serve');
-  return { modelClass, tf, stores, settings, readiness, registry, fitRunner, queue, policy: new TrainPolicy(config.trainEveryN), gate, refresh };
+  const policy = new TrainPolicy(config.trainEveryN, stores.annotationEvents);
+  return { modelClass, tf, stores, settings, readiness, registry, fitRunner, queue, policy, gate, refresh, deployment };
 }
 
 /** One background pass over every checkpoint at start, so damaged old versions show in the logs. */

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { JsonObject, TrainProgress } from '../types.js';
 import type { FitResult, ModelClass } from '../model/base.js';
 import type { AnnotationStore } from '../store/types.js';
+import type { RedisTarget } from '../store/redis-connection.js';
 import type { TfBackendChoice } from '../config/index.js';
 import type { ModelModuleRef } from './model-module.js';
 import { buildInstance, type InstanceContext, type InstanceInit } from './instance.js';
@@ -59,9 +60,34 @@ export class InlineFitRunner implements FitRunner {
   async close(): Promise<void> {}
 }
 
+/** Runs several fits at once (TRAINER_CONCURRENCY): each takes a free runner. */
+export class FitRunnerPool implements FitRunner {
+  readonly #free: FitRunner[];
+
+  constructor(private readonly runners: FitRunner[]) {
+    this.#free = [...runners];
+  }
+
+  async run(job: FitJob, signal: AbortSignal, onProgress: (p: TrainProgress) => void): Promise<FitResult<object>> {
+    const runner = this.#free.pop();
+    if (!runner) throw new Error('every training worker is busy');
+    try {
+      return await runner.run(job, signal, onProgress);
+    } finally {
+      this.#free.push(runner);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.close()));
+  }
+}
+
 /** What the worker needs to rebuild the process context: plain data (it crosses threads). */
 export interface WorkerFitRunnerOptions {
   modelDir: string;
+  /** The shared stores of distributed mode; the worker reads annotations and the key-value store there. */
+  redis?: RedisTarget | undefined;
   tfjsBackend: TfBackendChoice;
   logLevel: string;
   labelStudioUrl: string | undefined;

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { TrainProgress } from '../types.js';
 import type { ModelClass } from '../model/base.js';
 import { initTfRuntime } from '../tf/runtime.js';
-import { openLocalStores, type Stores } from '../store/index.js';
+import { openStores, type Stores } from '../store/index.js';
 import { labelStudioTaskFiles } from '../io/task-files.js';
 import { createLogger } from '../logger.js';
 import { loadModelClass, type ModelModuleRef } from './model-module.js';
@@ -31,7 +31,7 @@ function prepare() {
     const modelClass = await loadModelClass(data.model);
     const readiness = new Readiness(() => modelClass.preload({ modelDir: data.modelDir, logger: logger.child({ component: 'model' }), purpose: 'train' }));
     // The worker never watches `current`: it only reads annotations and the key-value store.
-    const stores = openLocalStores(data.modelDir, { pollMs: 0 });
+    const stores = openStores(data.modelDir, { pollMs: 0, redis: data.redis });
     const taskFiles = labelStudioTaskFiles({ labelStudioUrl: data.labelStudioUrl, labelStudioApiKey: data.labelStudioApiKey, taskUrlOrigins: data.taskUrlOrigins });
     return { modelClass, stores, context: { kv: stores.kv, logger, taskFiles, whenPreloaded: () => readiness.whenPreloaded() } };
   })();

@@ -43,6 +43,8 @@ export interface JobEvent {
   type: 'queued' | 'started' | 'progress' | 'finished';
   /** A snapshot of the record at the time of the event. */
   job: JobRecord;
+  /** Set on an event of a job that another process handles (distributed mode relays queued, started and finished). */
+  remote?: true;
 }
 
 export type JobListener = (event: JobEvent) => void;

@@ -17,10 +17,12 @@ import { MlBackendError, badRequest } from '../errors.js';
 import type { RefreshRequest } from './refresh/refresh-job.js';
 import { isObject, toJsonObject } from '../util/json.js';
 import { assemble, type BackendParts, type MLBackendOptions } from './assemble.js';
+import { describeModel } from './model-module.js';
 import { waitForJob, type JobListener } from './job-queue.js';
+import type { Deployment } from './distributed.js';
 import type { ReadinessReport } from './readiness.js';
 import { extraParamsIn, labelConfigIn } from './project-settings.js';
-import { versionsJson } from './versions-view.js';
+import { servedVersionsOf, versionsJson } from './versions-view.js';
 import type { BackendStats, TrainNowOptions } from './backend-types.js';
 import { annotationsFromTasks, receiveWebhook, type WebhookReply } from './webhook-events.js';
 
@@ -68,13 +70,19 @@ export class MLBackend {
       ready: this.#parts.readiness.preloaded,
       training_jobs: this.#parts.queue.stats().running,
       uptime_s: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
-      ...safeDescribe(this.#modelClass),
+      ...this.#parts.deployment.health(),
+      ...describeModel(this.#modelClass),
     };
   }
 
-  /** /ready: the preload finished and the server is not shutting down. */
+  /** /ready: the preload finished, the server is not shutting down and (distributed) Redis answers. */
   readiness(): ReadinessReport {
-    return this.#parts.readiness.report();
+    return this.#parts.deployment.readiness(this.#parts.readiness.report());
+  }
+
+  /** This process's place in a deployment: its ROLE and, in distributed mode, its Redis connection's state. */
+  get deployment(): Pick<Deployment, 'role' | 'redisStatus'> {
+    return this.#parts.deployment;
   }
 
   /** Resolves when the model's preload finished; rejects (MLB_ERR_MODEL_NOT_READY) when it failed. */
@@ -155,7 +163,7 @@ export class MLBackend {
     if (options.labelConfig !== undefined) await settings.rememberLabelConfig(project, options.labelConfig);
     if (options.extraParams !== undefined) await settings.setExtraParams(project, options.extraParams);
     if (options.annotatedTasks) await stores.annotations.upsert(project, annotationsFromTasks(options.annotatedTasks));
-    policy.reset(project);
+    await policy.reset(project);
     return queue.enqueue('train', project, {
       event: options.event ?? 'START_TRAINING',
       data: options.data ?? { project },
@@ -250,14 +258,7 @@ export class MLBackend {
   }
 
   async stats(): Promise<BackendStats> {
-    const servedVersions: BackendStats['servedVersions'] = [];
-    for (const project of await this.projects()) {
-      try {
-        servedVersions.push({ project, version: await this.#parts.registry.currentVersion(project) });
-      } catch {
-        // One unreadable project must not break a scrape; its own requests report the error.
-      }
-    }
+    const servedVersions = await servedVersionsOf(await this.projects(), (project) => this.#parts.registry.currentVersion(project));
     return { readiness: this.readiness(), jobs: this.#parts.queue.stats(), predict: this.#parts.gate.stats(), servedVersions };
   }
 
@@ -284,14 +285,5 @@ export class MLBackend {
     const known = (await this.#parts.stores.checkpoints.list(project)).some((info) => info.version === version && !info.corrupt);
     if (known) await this.selectVersion(project, version);
     else this.logger.warn({ project, version }, '/setup asked for an unknown model_version: serving the current one');
-  }
-
-}
-
-function safeDescribe(modelClass: ModelClass): JsonObject {
-  try {
-    return modelClass.describe();
-  } catch {
-    return {};
   }
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LabelStudioMLBase, type ModelClass } from '../model/base.js';
 import { ConfigError } from '../errors.js';
+import type { JsonObject } from '../types.js';
 
 export interface ModelModuleRef {
   /** File path or file:// URL of the module that exports the model class. */
@@ -50,4 +51,13 @@ export async function loadModelClass(ref: ModelModuleRef): Promise<ModelClass> {
       ? `${ref.module} exports no class that extends LabelStudioMLBase`
       : `${ref.module} exports several model classes (${candidates.map((c) => c.name).join(', ')}): name one`,
   );
+}
+
+/** The class's describe() for /health; a describe() that throws describes nothing. */
+export function describeModel(modelClass: ModelClass): JsonObject {
+  try {
+    return modelClass.describe();
+  } catch {
+    return {};
+  }
 }

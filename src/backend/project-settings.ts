@@ -1,11 +1,12 @@
 /**
  * A project's label config and extra params: kept in the key-value store (the owner) under the
  * Python SDK's key names, read through a small in-memory cache (/setup and /predict read them on
- * every call). Reads never write; `remember*` writes through when a request brings a new value.
+ * every call; no cache when replicas share the store). Reads never write; `remember*` writes
+ * through when a request brings a new value.
  */
 import type { JsonObject, JsonValue } from '../types.js';
 import type { KeyValueStore } from '../store/types.js';
-import { badRequest } from '../errors.js';
+import { badRequest, isMlBackendError } from '../errors.js';
 import { isObject } from '../util/json.js';
 
 export const LABEL_CONFIG_KEY = 'label_config';
@@ -18,14 +19,20 @@ interface Cached {
 
 export class ProjectSettings {
   readonly #cache = new Map<string, Cached>();
+  /** The last value read per project and key: answers while a shared store is unreachable. */
+  readonly #lastRead = new Map<string, JsonValue | undefined>();
 
-  constructor(private readonly kv: KeyValueStore) {}
+  constructor(
+    private readonly kv: KeyValueStore,
+    /** Off in distributed mode: another replica may change a setting, so every read asks the store. */
+    private readonly options: { cache: boolean } = { cache: true },
+  ) {}
 
   /** The last config seen for the project ('' when none yet). */
   async labelConfig(project: string): Promise<string> {
     const cached = this.#entry(project);
     if (cached.labelConfig === undefined) {
-      const stored = await this.kv.get(project, LABEL_CONFIG_KEY);
+      const stored = await this.#read(project, LABEL_CONFIG_KEY);
       cached.labelConfig = typeof stored === 'string' ? stored : '';
     }
     return cached.labelConfig;
@@ -41,7 +48,7 @@ export class ProjectSettings {
   async extraParams(project: string): Promise<JsonObject> {
     const cached = this.#entry(project);
     if (cached.extraParams === undefined) {
-      const stored = await this.kv.get(project, EXTRA_PARAMS_KEY);
+      const stored = await this.#read(project, EXTRA_PARAMS_KEY);
       cached.extraParams = isObject(stored) ? stored : {};
     }
     return cached.extraParams;
@@ -52,7 +59,21 @@ export class ProjectSettings {
     this.#entry(project).extraParams = value;
   }
 
+  /** Predictions go on through a Redis restart with the settings last read. */
+  async #read(project: string, key: string): Promise<JsonValue | undefined> {
+    const id = `${project}\u0000${key}`;
+    try {
+      const value = await this.kv.get(project, key);
+      this.#lastRead.set(id, value);
+      return value;
+    } catch (error) {
+      if (isMlBackendError(error) && error.code === 'MLB_ERR_REDIS_UNAVAILABLE' && this.#lastRead.has(id)) return this.#lastRead.get(id);
+      throw error;
+    }
+  }
+
   #entry(project: string): Cached {
+    if (!this.options.cache) return {};
     let entry = this.#cache.get(project);
     if (!entry) this.#cache.set(project, (entry = {}));
     return entry;

@@ -52,6 +52,9 @@ export class Trainer {
     const labelConfig = await settings.labelConfig(project);
     log.info({ event: trigger.event, tasks, annotations: annotationCount, baseVersion }, 'training started');
 
+    // A workdir left by a run that died (a killed trainer) is never promoted: it goes now.
+    const leftovers = await checkpoints.cleanupIncomplete(project);
+    if (leftovers > 0) log.warn({ removed: leftovers }, 'removed unfinished workdirs of a training that died');
     const pending = await checkpoints.begin(project);
     const outcome: JobOutcome = { annotationCount, baseVersion };
     try {

@@ -1,4 +1,4 @@
-/** The JSON /versions answers: every version of each project, the current one marked. */
+/** The JSON /versions answers (every version of each project, the current one marked) and the served versions /metrics shows. */
 import type { JsonObject } from '../types.js';
 import type { CheckpointInfo } from '../store/types.js';
 import { INITIAL_VERSION } from './trainer.js';
@@ -36,4 +36,17 @@ export function versionsJson(projects: ProjectVersions[]): JsonObject {
     ...(single && { current_version: single.current || INITIAL_VERSION }),
     projects: perProject,
   };
+}
+
+/** The version each project serves; a project that cannot be read is left out (its own requests report the error). */
+export async function servedVersionsOf(projects: string[], currentVersion: (project: string) => Promise<string>): Promise<Array<{ project: string; version: string }>> {
+  const served: Array<{ project: string; version: string }> = [];
+  for (const project of projects) {
+    try {
+      served.push({ project, version: await currentVersion(project) });
+    } catch {
+      // One unreadable project must not break a scrape.
+    }
+  }
+  return served;
 }

@@ -97,9 +97,9 @@ export async function receiveWebhook(body: Obj, { settings, annotations, policy,
   } else if (isDelete) {
     changed = await annotations.remove(project, deletedAnnotationIds(body));
   }
-  const train = isTrain || policy.onAnnotationEvents(project, Math.max(changed, isDelete ? 0 : 1));
+  const train = isTrain || (await policy.onAnnotationEvents(project, Math.max(changed, isDelete ? 0 : 1)));
   if (!train) return { status: 201, body: { status: 'ok', result: { stored: changed, training: false } } };
-  if (isTrain) policy.reset(project);
+  if (isTrain) await policy.reset(project);
   const job = await queue.enqueue('train', project, { event: action, data, immediate: isTrain, refreshAnnotations: isTrain }).catch((error: unknown) => {
     const stored = isMlBackendError(error) && error.code === 'MLB_ERR_SHUTTING_DOWN' && changed > 0;
     throw stored ? shuttingDown('the annotations were stored, but no training is queued') : error;

@@ -4,8 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
-import type { CheckpointInfo } from '../store/types.js';
-import type { FsCheckpointStore } from '../store/checkpoint-store.js';
+import type { CheckpointInfo, CheckpointStore } from '../store/types.js';
 import { CliError, formatBytes, formatMetrics, intArg, resolveModelDir } from './support.js';
 import { formatSummary, summarizeModels } from './model-summary.js';
 
@@ -37,7 +36,7 @@ export function checkpointsCommand(): Command {
   );
   root.addCommand(
     withCommon(new Command('rollback'))
-      .description('make <version> the current one (a running server on this MODEL_DIR serves it within VERSION_POLL_MS)')
+      .description('make <version> the current one (a running server on this MODEL_DIR serves it within VERSION_POLL_MS; with REDIS_URL, every replica)')
       .argument('<version>', 'an intact version of the project')
       .action(async (version: string, flags: CommonFlags) => rollback(version, flags)),
   );
@@ -51,7 +50,9 @@ export function checkpointsCommand(): Command {
 }
 
 interface Opened {
-  store: FsCheckpointStore;
+  store: CheckpointStore;
+  /** Distributed mode (REDIS_URL set): "current" is the deployment's, in Redis. */
+  shared: boolean;
   modelDir: string;
   problems: string[];
 }
@@ -59,10 +60,17 @@ interface Opened {
 async function open(flags: CommonFlags): Promise<Opened> {
   const modelDir = resolveModelDir(flags.modelDir);
   if (!existsSync(modelDir)) throw new CliError(`no model directory at ${modelDir} (pass --model-dir or set MODEL_DIR)`);
-  const { FsCheckpointStore } = await import('../store/checkpoint-store.js');
+  const [{ FsCheckpointStore }, { openRedisStores }, { SERVER_SETTINGS, readSetting }] = await Promise.all([
+    import('../store/checkpoint-store.js'), import('../store/redis-stores.js'), import('../config/index.js'),
+  ]);
   const problems: string[] = [];
   // One-shot commands never watch for changes (pollMs 0).
-  return { store: new FsCheckpointStore(modelDir, { onProblem: (message) => problems.push(message), pollMs: 0 }), modelDir, problems };
+  const options = { onProblem: (message: string) => problems.push(message), pollMs: 0 };
+  const url = readSetting(SERVER_SETTINGS.redisUrl);
+  const store = url === undefined
+    ? new FsCheckpointStore(modelDir, options)
+    : openRedisStores(modelDir, { url, prefix: readSetting(SERVER_SETTINGS.redisPrefix) }, options).checkpoints;
+  return { store, shared: url !== undefined, modelDir, problems };
 }
 
 async function projectsOf(opened: Opened, flags: CommonFlags, single: boolean): Promise<string[]> {
@@ -164,7 +172,9 @@ async function rollback(version: string, flags: CommonFlags): Promise<void> {
   const before = await servedVersion(opened, project);
   await opened.store.setCurrent(project, version);
   console.log(`project ${project}: current version ${before ?? 'none'} -> ${version}`);
-  console.log('a running server on this model directory serves it within a few seconds (VERSION_POLL_MS), no restart needed');
+  console.log(opened.shared
+    ? 'every replica of the deployment (REDIS_URL) serves it within a second or two, no restart needed'
+    : 'a running server on this model directory serves it within a few seconds (VERSION_POLL_MS), no restart needed');
 }
 
 async function prune(flags: CommonFlags & { keep: number }): Promise<void> {

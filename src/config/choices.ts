@@ -11,3 +11,6 @@ export const SCORE_METHODS = ['margin', 'least_confidence', 'entropy'] as const;
 export type ScoreMethod = (typeof SCORE_METHODS)[number];
 export const PREDICTION_REFRESH_MODES = ['auto', 'off'] as const;
 export const OLD_PREDICTION_VERSIONS = ['delete', 'keep'] as const;
+/** What a process does in distributed mode (REDIS_URL): serve Label Studio, train, or both. */
+export const ROLES = ['all', 'api', 'trainer'] as const;
+export type Role = (typeof ROLES)[number];

@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { LOG_LEVELS, OLD_PREDICTION_VERSIONS, PREDICTION_REFRESH_MODES, TF_BACKENDS, TRAINING_THREADS } from './choices.js';
-import { boolean, choice, decimal, filePath, httpUrl, integer, originList, readSettings, text, type Env, type SettingsOf } from './settings.js';
+import { LOG_LEVELS, OLD_PREDICTION_VERSIONS, PREDICTION_REFRESH_MODES, ROLES, TF_BACKENDS, TRAINING_THREADS } from './choices.js';
+import { boolean, choice, decimal, filePath, httpUrl, integer, originList, readSettings, redisUrl, text, type Env, type SettingsOf } from './settings.js';
 
 export const SERVER_SETTINGS = {
   port: integer({ env: 'PORT', default: 9090, min: 0, max: 65535, doc: 'port' }),
@@ -37,6 +37,11 @@ export const SERVER_SETTINGS = {
   headersTimeoutS: decimal({ env: 'HEADERS_TIMEOUT_S', default: 30, min: 0.1, max: 86_400, doc: 'longest time a client may take to send the headers (at most `REQUEST_TIMEOUT_S`)' }),
   shutdownTimeoutS: decimal({ env: 'SHUTDOWN_TIMEOUT_S', default: 20, min: 0, max: 3600, doc: 'bound on graceful shutdown' }),
   debugErrors: boolean({ env: 'DEBUG_ERRORS', default: false, doc: 'stack traces in 5xx bodies' }),
+  redisUrl: redisUrl({ env: 'REDIS_URL', doc: 'run distributed: jobs on BullMQ and shared state in this Redis (see "Beyond one machine"); unset = one process, SQLite' }),
+  role: choice({ env: 'ROLE', choices: ROLES, default: 'all', doc: 'with `REDIS_URL`: `api` serves Label Studio and never trains, `trainer` trains and serves only `/health`, `/ready`, `/metrics`, `all` does both' }),
+  trainerConcurrency: integer({ env: 'TRAINER_CONCURRENCY', default: 1, min: 1, max: 64, doc: 'training jobs this process runs at once (of different projects: a project never trains twice at once)' }),
+  redisPrefix: text({ env: 'REDIS_PREFIX', default: 'mlb', doc: 'prefix of every Redis key and channel of this deployment (several can share one Redis)' }),
+  jobLockMs: integer({ env: 'JOB_LOCK_MS', default: 30_000, min: 200, max: 3_600_000, doc: 'with `REDIS_URL`: a trainer renews its hold on a running job within this; the job of a trainer that died is taken up by another after about twice this' }),
 };
 
 export type BackendConfig = SettingsOf<typeof SERVER_SETTINGS>;
@@ -47,6 +52,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<BackendCon
   const merged = { ...readSettings(SERVER_SETTINGS, env), ...definedOnly(overrides) };
   if ((merged.basicAuthUser === undefined) !== (merged.basicAuthPass === undefined)) {
     throw new ConfigError('BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together (one of them is empty)');
+  }
+  if (merged.role !== 'all' && merged.redisUrl === undefined) {
+    throw new ConfigError(`ROLE=${merged.role} needs REDIS_URL: without Redis one process serves and trains (ROLE=all)`);
+  }
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(merged.redisPrefix)) {
+    throw new ConfigError(`REDIS_PREFIX=${JSON.stringify(merged.redisPrefix)} is invalid: expected 1 to 64 letters, digits, _ . : or -`);
   }
   merged.modelDir = path.resolve(merged.modelDir);
   return merged;

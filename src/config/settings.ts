@@ -178,6 +178,26 @@ export function originList(spec: Common): Setting<readonly string[]> {
   });
 }
 
+/** A redis:// or rediss:// URL (database number and credentials allowed); a secret, as it may carry a password. */
+export function redisUrl(spec: Common): Setting<string | undefined> {
+  return setting(spec, {
+    shownDefault: '—',
+    secret: true,
+    fallback: () => undefined,
+    parse(raw, name) {
+      const trimmed = raw.trim();
+      let url: URL;
+      try {
+        url = new URL(trimmed);
+      } catch {
+        return invalid(name, '[REDACTED]', 'a URL such as redis://redis:6379/0');
+      }
+      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') invalid(name, '[REDACTED]', 'a redis:// or rediss:// URL');
+      return trimmed;
+    },
+  });
+}
+
 /** The raw value of a setting: its variable, else the first alias set; undefined when unset or empty. */
 function rawValue(setting: Setting<unknown>, env: Env): { name: string; raw: string } | undefined {
   for (const name of [setting.env, ...setting.aliases]) {

@@ -95,7 +95,7 @@ export function createApp(backend: MLBackend): AppHandle {
   );
   app.use(limitDepth);
   const router = createRouter(backend, metrics);
-  addUiRoutes(router, backend);
+  if (backend.deployment.role !== 'trainer') addUiRoutes(router, backend);
   // notFound wraps the router so allowedMethods (405/501) runs before a route miss becomes a 404.
   app.use(notFound);
   app.use(router.routes());

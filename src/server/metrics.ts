@@ -1,8 +1,11 @@
 /**
  * Prometheus metrics (prom-client): requests by route and status, latency, predictions served,
  * training jobs by outcome and duration, the version each project serves, readiness, predict work
- * in flight, the prediction refresh's progress and outcomes, TF.js memory, and the process metrics prom-client collects by default. Everything
- * about the backend comes through its façade: job events and `stats()` read at scrape time.
+ * in flight, the prediction refresh's progress and outcomes, TF.js memory, and the process
+ * metrics prom-client collects by default. Everything about the backend comes through its façade:
+ * job events and `stats()` read at scrape time. In distributed mode the job metrics are the
+ * deployment's (every process hears of every job), so every api replica answers the same; the
+ * role and the Redis connection are reported too.
  */
 import client from 'prom-client';
 import type { BackendStats, MLBackend } from '../backend/ml-backend.js';
@@ -54,6 +57,14 @@ export class Metrics {
       },
     });
     new client.Gauge({
+      name: 'mlbackend_jobs_pending',
+      help: 'Jobs waiting to start (in distributed mode: of the whole deployment)',
+      registers,
+      async collect() {
+        this.set((await stats()).jobs.pending);
+      },
+    });
+    new client.Gauge({
       name: 'mlbackend_model_version_info',
       help: 'Version each project serves (value 1)',
       labelNames: ['project', 'version'],
@@ -86,6 +97,18 @@ export class Metrics {
       labelNames: ['model', 'tfjs_backend', 'tfjs_native'],
       registers,
     }).set({ model: backend.modelName, tfjs_backend: backend.tfRuntime.backend, tfjs_native: backend.tfRuntime.native ?? 'none' }, 1);
+    const { role, redisStatus } = backend.deployment;
+    new client.Gauge({ name: 'mlbackend_role_info', help: 'ROLE of this process (value 1)', labelNames: ['role'], registers }).set({ role }, 1);
+    if (redisStatus() !== undefined) {
+      new client.Gauge({
+        name: 'mlbackend_redis_up',
+        help: '1 while the Redis connection of distributed mode is ready',
+        registers,
+        collect() {
+          this.set(redisStatus() === 'ready' ? 1 : 0);
+        },
+      });
+    }
     new client.Gauge({
       name: 'mlbackend_tfjs_tensors',
       help: 'Live TF.js tensors on the main thread',

@@ -30,6 +30,9 @@ export function createRouter(backend: MLBackend, metrics: Metrics): Router {
     ctx.body = await metrics.registry.metrics();
   });
 
+  // A trainer (distributed mode) serves no Label Studio route: its port is for probes and scrapes.
+  if (backend.deployment.role === 'trainer') return router;
+
   router.post('/setup', async (ctx) => {
     ctx.body = await backend.setup(validateBody('setup', ctx.request.body));
   });

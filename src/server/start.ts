@@ -56,8 +56,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const backend = await MLBackend.create({ config, logger, model, ...options.backend, ...(options.stores && { stores: options.stores }) });
   // One line per job outcome, including failures before fit starts (e.g. a Label Studio export).
-  backend.onJobEvent(({ type, job }) => {
-    if (type !== 'finished') return;
+  backend.onJobEvent(({ type, job, remote }) => {
+    if (type !== 'finished' || remote) return;
     const { id, kind, project, state, event, durationMs, version, error } = job;
     const what = (kind ?? 'train') === 'train' ? 'training job finished' : 'prediction refresh job finished';
     logger[state === 'failed' ? 'warn' : 'info']({ job: id, kind, project, state, event, durationMs, version, error }, what);
@@ -81,7 +81,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${shownHost}:${port}`;
-  logger.info({ url, model: backend.modelName, tfBackend: backend.tfRuntime.backend }, 'listening');
+  logger.info({ url, model: backend.modelName, tfBackend: backend.tfRuntime.backend, role: backend.deployment.role }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>

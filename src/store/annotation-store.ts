@@ -14,7 +14,7 @@ export function isUnusable(annotation: Annotation): boolean {
     || !Array.isArray(annotation.result) || annotation.result.length === 0;
 }
 
-function assertId(value: unknown, what: string): number {
+export function assertId(value: unknown, what: string): number {
   if (!Number.isSafeInteger(value)) {
     throw new MlBackendError('MLB_ERR_VALIDATION', 400, `${what} must be an integer, got ${JSON.stringify(value) ?? 'undefined'}`);
   }

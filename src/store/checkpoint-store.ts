@@ -25,8 +25,11 @@ export interface CheckpointStoreOptions {
   onProblem?: ProblemReporter;
   /** How often the `current` files are checked for changes made by other processes. @default 1000 */
   pollMs?: number;
-  /** Where "current" is kept; default: the `current` file of each project directory. */
-  pointer?: VersionPointer;
+  /**
+   * Where "current" is kept. Default: the `current` file of each project directory; a function
+   * given those files can keep it elsewhere (Redis) and use them as its mirror.
+   */
+  pointer?: (files: VersionPointer) => VersionPointer;
 }
 
 function storageError(action: string, err: unknown): MlBackendError {
@@ -65,10 +68,12 @@ export class FsCheckpointStore implements CheckpointStore {
   constructor(root: string, options: CheckpointStoreOptions = {}) {
     this.root = path.resolve(root);
     this.#onProblem = options.onProblem ?? ((text) => process.emitWarning(text, 'CheckpointWarning'));
-    this.#pointer = options.pointer ?? new FileVersionPointer({
+    const files = new FileVersionPointer({
       fileOf: (project) => path.join(this.#projectDir(project), CURRENT_FILE),
-      ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
+      // A pointer that keeps "current" elsewhere does its own watching: the files are only its mirror.
+      ...(options.pointer ? { pollMs: 0 } : options.pollMs !== undefined && { pollMs: options.pollMs }),
     });
+    this.#pointer = options.pointer ? options.pointer(files) : files;
   }
 
   /** Files hashed to verify checkpoints since this store opened; a promoted version is not hashed again. */
@@ -195,11 +200,11 @@ export class FsCheckpointStore implements CheckpointStore {
     return removed;
   }
 
-  async cleanupIncomplete(): Promise<number> {
+  async cleanupIncomplete(project?: string): Promise<number> {
     let removed = 0;
-    for (const project of await this.listProjects()) {
-      const projectDir = this.#projectDir(project);
-      for (const name of await readdir(projectDir)) {
+    for (const each of project === undefined ? await this.listProjects() : [project]) {
+      const projectDir = this.#projectDir(each);
+      for (const name of await readdir(projectDir).catch(ifMissing([]))) {
         if (!name.endsWith(TMP)) continue;
         await rm(this.#inside(path.join(projectDir, name)), { recursive: true, force: true });
         removed++;

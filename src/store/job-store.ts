@@ -3,7 +3,15 @@ import type { JobRecord } from '../types.js';
 import type { Db } from './database.js';
 import type { JobStore } from './types.js';
 
-const DEFAULT_LIST_LIMIT = 50;
+export const DEFAULT_LIST_LIMIT = 50;
+
+/** A job that will never finish by itself, as a failed record (its duration when it had started). */
+export function failedRecord(job: JobRecord, reason: string, finishedAt: Date): JobRecord {
+  const failed: JobRecord = { ...job, state: 'failed', error: reason, finishedAt: finishedAt.toISOString() };
+  const startedMs = job.startedAt === undefined ? NaN : Date.parse(job.startedAt);
+  if (Number.isFinite(startedMs)) failed.durationMs = Math.max(0, finishedAt.getTime() - startedMs);
+  return failed;
+}
 
 export class SqliteJobStore implements JobStore {
   readonly #db: Db;
@@ -40,13 +48,14 @@ export class SqliteJobStore implements JobStore {
     return this.#list.all(project, n).map((row) => JSON.parse(row.json) as JobRecord);
   }
 
+  async listUnfinished(): Promise<JobRecord[]> {
+    return this.#unfinished.all().map((row) => JSON.parse(row.json) as JobRecord);
+  }
+
   async failInterrupted(reason: string): Promise<JobRecord[]> {
     const finishedAt = new Date();
     return this.#db.transaction(() => this.#unfinished.all().map((row) => {
-      const job = JSON.parse(row.json) as JobRecord;
-      const failed: JobRecord = { ...job, state: 'failed', error: reason, finishedAt: finishedAt.toISOString() };
-      const startedMs = job.startedAt === undefined ? NaN : Date.parse(job.startedAt);
-      if (Number.isFinite(startedMs)) failed.durationMs = Math.max(0, finishedAt.getTime() - startedMs);
+      const failed = failedRecord(JSON.parse(row.json) as JobRecord, reason, finishedAt);
       this.#saveNow(failed);
       return failed;
     }))();

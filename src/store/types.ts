@@ -90,8 +90,8 @@ export interface CheckpointStore {
   onCurrentChange(listener: CurrentChangeListener): () => void;
   /** Removes all but the newest `keep` versions, never the current one; returns removed versions. */
   prune(project: string, keep: number): Promise<string[]>;
-  /** Removes leftover `*.tmp` workdirs (after a crash). Returns how many. */
-  cleanupIncomplete(): Promise<number>;
+  /** Removes leftover `*.tmp` workdirs (after a crash) of one project or all. Returns how many. */
+  cleanupIncomplete(project?: string): Promise<number>;
   /** Stops watching for changes. */
   close(): void;
 }
@@ -154,8 +154,17 @@ export interface JobStore {
   get(id: string): Promise<JobRecord | undefined>;
   /** Newest first. */
   listByProject(project: string, limit?: number): Promise<JobRecord[]>;
-  /** Jobs left queued/running by a process that died: marked failed at start-up. Returns them. */
+  /** Jobs left queued/running by a process that died: marked failed at start-up (single process). Returns them. */
   failInterrupted(reason: string): Promise<JobRecord[]>;
+  /** Jobs recorded as queued or running, oldest first (distributed mode checks them against the live queue). */
+  listUnfinished(): Promise<JobRecord[]>;
+}
+
+/** Annotation events per project since the last training trigger (TRAIN_EVERY_N_ANNOTATIONS). */
+export interface EventCounter {
+  /** Adds `n` to the project's count; resolves with the new count. */
+  add(project: string, n: number): Promise<number>;
+  reset(project: string): Promise<void>;
 }
 
 /** Everything the backend keeps: one set per process, local or shared. */
@@ -164,5 +173,7 @@ export interface Stores {
   annotations: AnnotationStore;
   jobs: JobStore;
   checkpoints: CheckpointStore;
+  /** In memory locally (a restart starts counting again); in Redis when shared. */
+  annotationEvents: EventCounter;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { errnoCode, writeFileAtomic } from '../util/fs.js';
 import { errorMessage } from '../util/json.js';
 import { Listeners } from '../util/listeners.js';
+import { Poller } from '../util/poller.js';
 import { isSafeVersion } from './safe-names.js';
 import type { CurrentChangeListener, VersionPointer } from './types.js';
 
@@ -38,15 +39,13 @@ async function stampOf(file: string): Promise<string> {
 
 export class FileVersionPointer implements VersionPointer {
   readonly #fileOf: (project: string) => string;
-  readonly #pollMs: number;
   readonly #seen = new Map<string, Seen>();
   readonly #listeners = new Listeners<string>();
-  #timer: NodeJS.Timeout | undefined;
-  #closed = false;
+  readonly #poller: Poller;
 
   constructor(options: FileVersionPointerOptions) {
     this.#fileOf = options.fileOf;
-    this.#pollMs = options.pollMs ?? 1000;
+    this.#poller = new Poller(options.pollMs ?? 1000, () => this.#poll(), () => this.#listeners.size > 0);
   }
 
   async read(project: string): Promise<{ version: string | null; problem?: string }> {
@@ -67,25 +66,12 @@ export class FileVersionPointer implements VersionPointer {
 
   watch(listener: CurrentChangeListener): () => void {
     const unsubscribe = this.#listeners.add(listener);
-    this.#schedule();
+    this.#poller.start();
     return unsubscribe;
   }
 
   close(): void {
-    this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #schedule(): void {
-    if (this.#timer || this.#closed || this.#pollMs <= 0) return;
-    this.#timer = setTimeout(() => {
-      void this.#poll().finally(() => {
-        this.#timer = undefined;
-        if (this.#listeners.size > 0) this.#schedule();
-      });
-    }, this.#pollMs);
-    this.#timer.unref();
+    this.#poller.stop();
   }
 
   /** One pass over the projects seen so far: a changed file is re-read, a changed version announced. */

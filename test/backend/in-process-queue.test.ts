@@ -25,6 +25,9 @@ class MemoryJobStore implements JobStore {
   async listByProject(project: string, limit = 50) {
     return [...this.records.values()].filter((job) => job.project === project).reverse().slice(0, limit);
   }
+  async listUnfinished() {
+    return [...this.records.values()].filter((job) => job.state === 'queued' || job.state === 'running');
+  }
   async failInterrupted(reason: string) {
     const failed = [...this.records.values()].filter((job) => job.state === 'queued' || job.state === 'running');
     for (const job of failed) this.records.set(job.id, { ...job, state: 'failed', error: reason });

@@ -161,3 +161,58 @@ describe('ops: docker-compose.yml', () => {
     expect(service?.deploy.resources.reservations.devices).to.deep.equal([{ driver: 'nvidia', count: 1, capabilities: ['gpu'] }]);
   });
 });
+
+describe('ops: docker-compose.yml distributed profile (issue 14)', () => {
+  interface Service {
+    profiles?: string[];
+    image?: string;
+    build?: { dockerfile: string };
+    command?: string[];
+    environment?: Record<string, unknown>;
+    volumes?: string[];
+    depends_on?: Record<string, { condition: string }>;
+    healthcheck?: { test: string[] };
+    deploy?: { replicas?: number; resources?: { reservations: { devices: Array<Record<string, unknown>> } } };
+  }
+  const compose = yaml.load(read('docker-compose.yml')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+  const { redis, api, trainer } = compose.services;
+  /** A service's environment with YAML merge keys (`<<: *anchor`, which compose resolves) applied, as compose passes it. */
+  const envOf = (service: Service | undefined): Record<string, string> => {
+    const { '<<': merged, ...own } = service?.environment ?? {};
+    // `${VAR:-default}` as compose reads it with VAR unset.
+    return Object.fromEntries(Object.entries({ ...(merged as object), ...own }).map(([key, value]) => [key, String(value).replace(/\$\{\w+:-([^}]*)\}/g, '$1')]));
+  };
+
+  it('keeps the single-process service out of the profile', () => {
+    expect(compose.services['ml-backend']?.profiles).to.equal(undefined);
+    for (const service of [redis, api, trainer]) expect(service?.profiles).to.deep.equal(['distributed']);
+  });
+
+  it('runs Redis with AOF persistence (fsync every second) on a volume, with a health check', () => {
+    expect(redis?.command?.join(' ')).to.include('--appendonly yes').and.include('--appendfsync everysec');
+    expect(redis?.volumes).to.deep.equal(['redis-data:/data']);
+    expect(redis?.healthcheck?.test).to.deep.equal(['CMD', 'redis-cli', 'ping']);
+    expect(compose.volumes).to.have.property('redis-data');
+  });
+
+  it('runs two api replicas and a GPU trainer on one Redis and one shared model volume, with settings config.ts accepts', () => {
+    const known = knownEnvNames();
+    expect(api?.deploy?.replicas).to.equal(2);
+    expect(envOf(api).ROLE).to.equal('api');
+    expect(envOf(trainer).ROLE).to.equal('trainer');
+    expect(envOf(trainer).TRAINER_CONCURRENCY).to.equal('1');
+    for (const service of [api, trainer]) {
+      const env = envOf(service);
+      for (const name of Object.keys(env)) expect(known.has(name), `${name} is read by nothing`).to.equal(true);
+      expect(env.REDIS_URL).to.equal('redis://redis:6379/0');
+      expect(service?.depends_on?.redis?.condition).to.equal('service_healthy');
+      expect(service?.volumes).to.deep.equal(['shared-models:/data']);
+      expect(fs.existsSync(path.join(ROOT, service?.build?.dockerfile ?? ''))).to.equal(true);
+      const config = loadConfig(env);
+      expect(config.redisUrl).to.equal('redis://redis:6379/0');
+    }
+    expect(api?.deploy?.resources).to.equal(undefined);
+    expect(trainer?.deploy?.resources?.reservations.devices).to.deep.equal([{ driver: 'nvidia', count: 1, capabilities: ['gpu'] }]);
+    expect(compose.volumes).to.have.property('shared-models');
+  });
+});

@@ -37,6 +37,24 @@ describe('configuration (env)', () => {
     }
   });
 
+  it('reads distributed mode (issue 14): REDIS_URL, ROLE, TRAINER_CONCURRENCY; a role without Redis, a non-Redis URL and a bad prefix are refused', () => {
+    expect(loadConfig({})).to.include({ redisUrl: undefined, role: 'all', trainerConcurrency: 1, redisPrefix: 'mlb', jobLockMs: 30_000 });
+    const config = loadConfig({ REDIS_URL: 'redis://:secret@redis:6379/2', ROLE: 'Trainer', TRAINER_CONCURRENCY: '2' });
+    expect(config).to.include({ redisUrl: 'redis://:secret@redis:6379/2', role: 'trainer', trainerConcurrency: 2 });
+    expect(() => loadConfig({ ROLE: 'api' })).to.throw(ConfigError, /ROLE=api needs REDIS_URL/);
+    const refused = (() => {
+      try {
+        loadConfig({ REDIS_URL: 'http://:secret@redis:6379' });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    })();
+    expect(refused).to.match(/REDIS_URL="\[REDACTED\]" is invalid: expected a redis:\/\/ or rediss:\/\/ URL/).and.not.include('secret');
+    expect(() => loadConfig({ REDIS_URL: 'redis://r', REDIS_PREFIX: 'a b' })).to.throw(ConfigError, /REDIS_PREFIX="a b" is invalid/);
+    expect(() => loadConfig({ TRAINER_CONCURRENCY: '0' })).to.throw(ConfigError, /TRAINER_CONCURRENCY="0" is invalid/);
+  });
+
   it('lets options (CLI flags) override the environment', () => {
     expect(loadConfig({ PORT: '1234' }, { port: 4321 }).port).to.equal(4321);
   });

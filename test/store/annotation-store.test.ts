@@ -4,18 +4,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { MlBackendError } from '../../src/errors.js';
 import type { Annotation } from '../../src/types.js';
-import { openLocalStores, type LocalStores } from '../../src/store/index.js';
+import { openLocalStores, openRedisStores, type RedisTarget, type Stores } from '../../src/store/index.js';
+import { useRedisServer } from '../helpers/redis.js';
 
 const choice = (label: string) => [{ from_name: 'c', to_name: 't', type: 'choices', value: { choices: [label] } }];
 const ann = (id: number, task: number, extra: Partial<Annotation> = {}): Annotation => ({ id, task, result: choice('A'), ...extra });
 
-describe('store/annotation-store', () => {
+const IMPLEMENTATIONS = {
+  sqlite: (dir: string) => openLocalStores(dir),
+  redis: (dir: string, target: RedisTarget) => openRedisStores(dir, target),
+};
+
+for (const [name, open] of Object.entries(IMPLEMENTATIONS)) describe(`store/annotation-store (${name})`, () => {
   let dir: string;
-  let stores: LocalStores;
+  let stores: Stores;
+  let target: RedisTarget;
+  const redis = name === 'redis' ? useRedisServer() : undefined;
+  const reopen = () => open(dir, target);
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-ann-'));
-    stores = openLocalStores(dir);
+    if (redis) target = redis.target();
+    stores = reopen();
   });
   afterEach(async () => {
     await stores.close();
@@ -94,7 +104,7 @@ describe('store/annotation-store', () => {
   it('persists across reopen', async () => {
     await stores.annotations.upsert('1', [{ annotation: ann(1, 1), taskId: 1, taskData: { text: 'x' } }]);
     await stores.close();
-    stores = openLocalStores(dir);
+    stores = reopen();
     expect(await stores.annotations.trainingSet('1')).to.deep.equal([{ id: 1, data: { text: 'x' }, annotations: [ann(1, 1)] }]);
   });
 

@@ -211,7 +211,9 @@ describe('store/checkpoint-store', () => {
     expect(await store.list('2')).to.deep.equal([]);
     const next = await store.begin('1'); // the crashed number is not reused
     expect(next.version > crashed.version).to.equal(true);
-    expect(await store.cleanupIncomplete()).to.equal(3);
+    expect(await store.cleanupIncomplete('1')).to.equal(2); // one project's leftovers (a training about to start there)
+    expect(fs.existsSync(other.workdir)).to.equal(true);
+    expect(await store.cleanupIncomplete()).to.equal(1);
     expect(fs.existsSync(crashed.workdir) || fs.existsSync(other.workdir) || fs.existsSync(next.workdir)).to.equal(false);
     expect(fs.existsSync(a.dir)).to.equal(true);
     expect(await store.cleanupIncomplete()).to.equal(0);

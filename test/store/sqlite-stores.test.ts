@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { MlBackendError } from '../../src/errors.js';
 import type { JobRecord } from '../../src/types.js';
-import { openLocalStores, type LocalStores } from '../../src/store/index.js';
+import { openLocalStores, openRedisStores, type LocalStores, type RedisTarget, type Stores } from '../../src/store/index.js';
+import { useRedisServer } from '../helpers/redis.js';
 
-describe('store/database, kv-store and job-store', () => {
+describe('store/database (SQLite)', () => {
   let dir: string;
   let stores: LocalStores;
 
@@ -18,11 +19,6 @@ describe('store/database, kv-store and job-store', () => {
     await stores.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-
-  const reopen = async () => {
-    await stores.close();
-    stores = openLocalStores(path.join(dir, 'model-dir'), { onProblem: () => {} });
-  };
 
   it('creates MODEL_DIR and opens the database in WAL mode with a schema version', async () => {
     expect(fs.existsSync(path.join(dir, 'model-dir', 'backend.sqlite'))).to.equal(true);
@@ -49,6 +45,33 @@ describe('store/database, kv-store and job-store', () => {
     expect(await stores.kv.get('p', 'from-worker')).to.equal(1);
     await other.close();
   });
+});
+
+const IMPLEMENTATIONS = {
+  sqlite: (dir: string) => openLocalStores(path.join(dir, 'model-dir'), { onProblem: () => {} }),
+  redis: (dir: string, target: RedisTarget) => openRedisStores(path.join(dir, 'model-dir'), target, { onProblem: () => {} }),
+};
+
+for (const [name, open] of Object.entries(IMPLEMENTATIONS)) describe(`store: kv-store and job-store (${name})`, () => {
+  let dir: string;
+  let stores: Stores;
+  let target: RedisTarget;
+  const redis = name === 'redis' ? useRedisServer() : undefined;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-db-'));
+    if (redis) target = redis.target();
+    stores = open(dir, target);
+  });
+  afterEach(async () => {
+    await stores.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const reopen = async () => {
+    await stores.close();
+    stores = open(dir, target);
+  };
 
   it('round-trips JSON values per project and keeps them across reopen', async () => {
     const { kv } = stores;
@@ -65,6 +88,21 @@ describe('store/database, kv-store and job-store', () => {
     expect(await stores.kv.get('1', 'model_version')).to.equal('v0002');
     expect(await stores.kv.get('1', 'extra')).to.deep.equal({ a: [1, 2, { b: null }], c: true });
     expect(await stores.kv.has('2', 'model_version')).to.equal(false);
+  });
+
+  it('counts annotation events per project until reset (TRAIN_EVERY_N_ANNOTATIONS)', async () => {
+    const counter = stores.annotationEvents;
+    expect(await counter.add('1', 2)).to.equal(2);
+    expect(await counter.add('1', 3)).to.equal(5);
+    expect(await counter.add('2', 1)).to.equal(1);
+    await counter.reset('1');
+    expect(await counter.add('1', 1)).to.equal(1);
+    if (name === 'redis') {
+      // Replicas count together: another store set on the same Redis sees the same count.
+      const other = open(dir, target);
+      expect(await other.annotationEvents.add('1', 1)).to.equal(2);
+      await other.close();
+    }
   });
 
   it('refuses to store undefined', async () => {
@@ -94,7 +132,9 @@ describe('store/database, kv-store and job-store', () => {
     await jobs.save(job('1', { state: 'succeeded' }));
     await jobs.save(job('2', { state: 'running', startedAt: '2026-01-01T00:00:05.000Z' }));
     await jobs.save(job('3'));
+    expect((await jobs.listUnfinished()).map((j) => j.id)).to.deep.equal(['2', '3']);
     const failed = await jobs.failInterrupted('server restarted');
+    expect(await jobs.listUnfinished()).to.deep.equal([]);
     expect(failed.map((j) => j.id)).to.deep.equal(['2', '3']);
     for (const id of ['2', '3']) {
       const stored = await jobs.get(id);

@@ -15,10 +15,13 @@ import { isOrphaned } from './refresh-state.js';
 
 const KIND = 'refresh-predictions';
 
-/** A training that promoted a version queues the project's prediction refresh. */
+/**
+ * A training that promoted a version queues the project's prediction refresh: only the process
+ * that ran it (in distributed mode every process hears of every job, as `remote` events).
+ */
 export function refreshAfterPromotions(queue: JobQueue, logger: Logger): void {
-  queue.subscribe(({ type, job }) => {
-    if (type !== 'finished' || (job.kind ?? 'train') !== 'train' || job.state !== 'succeeded' || job.version === undefined) return;
+  queue.subscribe(({ type, job, remote }) => {
+    if (remote || type !== 'finished' || (job.kind ?? 'train') !== 'train' || job.state !== 'succeeded' || job.version === undefined) return;
     enqueueQuietly(queue, job.project, { event: 'PROMOTED', data: { version: job.version }, immediate: true }, logger);
   });
 }
