@@ -6,21 +6,15 @@
  * paced, without ever writing a task's prediction of the version twice.
  */
 import { Command, Option } from 'commander';
-import type { BackendConfig } from '../config/index.js';
-import { CliError, LOG_LEVELS, TFJS_BACKENDS, existingEntry, intArg, resolveModelDir } from './support.js';
+import { CliError, LOG_LEVELS, TFJS_BACKENDS, intArg } from './support.js';
 import { createTaskProgressView } from './progress.js';
-import { runOneJob } from './run-job.js';
+import { openOneShotBackend, runOneJob, type OneShotFlags } from './run-job.js';
 
-interface PredictFlags {
+interface PredictFlags extends OneShotFlags {
   project: string;
   onlyUnlabelled?: boolean;
   version?: string;
   batch?: number;
-  entry?: string;
-  export?: string;
-  modelDir?: string;
-  logLevel: BackendConfig['logLevel'];
-  tfjsBackend?: BackendConfig['tfjsBackend'];
   json?: boolean;
 }
 
@@ -41,24 +35,13 @@ export function predictCommand(): Command {
 }
 
 async function predict(flags: PredictFlags): Promise<void> {
-  const module = existingEntry(flags.entry);
-  const [{ loadConfig }, { MLBackend }, { normalizeProjectId }, { createLogger }] = await Promise.all([
-    import('../config/index.js'),
-    import('../backend/ml-backend.js'),
-    import('../store/safe-names.js'),
-    import('../logger.js'),
-  ]);
+  const { normalizeProjectId } = await import('../store/safe-names.js');
   const project = normalizeProjectId(flags.project);
-  const config = loadConfig(process.env, {
-    modelDir: resolveModelDir(flags.modelDir),
-    logLevel: flags.logLevel,
-    // This one job only: no automatic refreshes, no resuming other projects' from this process.
-    predictionRefresh: 'off',
-    ...(flags.tfjsBackend !== undefined && { tfjsBackend: flags.tfjsBackend }),
-  });
-  if (!config.labelStudioUrl || !config.labelStudioApiKey) throw new CliError('predict writes into Label Studio: set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY');
-  const logger = createLogger({ level: config.logLevel, destination: process.stderr, pretty: false });
-  const backend = await MLBackend.create({ config, logger, model: { module: { module, ...(flags.export !== undefined && { exportName: flags.export }) } } });
+  const { backend, config } = await openOneShotBackend(flags);
+  if (!config.labelStudioUrl || !config.labelStudioApiKey) {
+    await backend.close('cancel');
+    throw new CliError('predict writes into Label Studio: set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY');
+  }
   try {
     const record = await runOneJob(backend, createTaskProgressView(), () =>
       backend.refreshPredictions(project, {

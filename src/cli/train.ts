@@ -7,23 +7,17 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { JsonObject } from '../types.js';
-import type { BackendConfig } from '../config/index.js';
-import { CliError, LOG_LEVELS, TFJS_BACKENDS, existingEntry, formatMetrics, jsonObjectArg, resolveModelDir } from './support.js';
+import { CliError, LOG_LEVELS, TFJS_BACKENDS, formatMetrics, jsonObjectArg } from './support.js';
 import { createProgressView } from './progress.js';
-import { runOneJob } from './run-job.js';
+import { openOneShotBackend, runOneJob, type OneShotFlags } from './run-job.js';
 
-interface TrainFlags {
+interface TrainFlags extends OneShotFlags {
   data: string;
   project: string;
   textColumn: string;
   labelColumn: string;
   labelConfig?: string;
-  entry?: string;
-  export?: string;
-  modelDir?: string;
   extraParams?: Record<string, unknown>;
-  logLevel: BackendConfig['logLevel'];
-  tfjsBackend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   json?: boolean;
 }
 
@@ -46,28 +40,14 @@ export function trainCommand(): Command {
 }
 
 async function train(flags: TrainFlags): Promise<void> {
-  const module = existingEntry(flags.entry);
   const csv = await readText(flags.data, 'CSV');
   const labelConfig = flags.labelConfig !== undefined ? await readText(flags.labelConfig, 'label config') : undefined;
   const { csvToDataset } = await import('./csv-dataset.js');
   const dataset = csvToDataset(csv, { textColumn: flags.textColumn, labelColumn: flags.labelColumn, ...(labelConfig !== undefined && { labelConfig }) });
 
-  const [{ loadConfig }, { MLBackend }, { normalizeProjectId }, { createLogger }] = await Promise.all([
-    import('../config/index.js'),
-    import('../backend/ml-backend.js'),
-    import('../store/safe-names.js'),
-    import('../logger.js'),
-  ]);
+  const { normalizeProjectId } = await import('../store/safe-names.js');
   const project = normalizeProjectId(flags.project);
-  const config = loadConfig(process.env, {
-    modelDir: resolveModelDir(flags.modelDir),
-    logLevel: flags.logLevel,
-    // A server on this MODEL_DIR sees the new version and refreshes Label Studio's predictions.
-    predictionRefresh: 'off',
-    ...(flags.tfjsBackend !== undefined && { tfjsBackend: flags.tfjsBackend }),
-  });
-  const logger = createLogger({ level: config.logLevel, destination: process.stderr, pretty: false });
-  const backend = await MLBackend.create({ config, logger, model: { module: { module, ...(flags.export !== undefined && { exportName: flags.export }) } } });
+  const { backend, config } = await openOneShotBackend(flags);
   const say = (line: string) => (flags.json ? undefined : console.error(line));
   try {
     say(`${dataset.tasks.length} annotated rows (${dataset.skipped} skipped), labels: ${dataset.labels.join(', ')}`);
