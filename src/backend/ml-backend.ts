@@ -133,7 +133,10 @@ export class MLBackend {
     return refresh.request(normalizeProjectId(projectRaw), request);
   }
 
-  /** Legacy /train: the body carries exported tasks with annotations. */
+  /**
+   * Legacy /train: the body carries Label Studio's export (every annotated task), and training
+   * uses it as upstream does — no second export from Label Studio, which could fail or differ.
+   */
   async train(body: Obj): Promise<WebhookReply> {
     const tasks = body.annotations as AnnotatedTask[];
     if (tasks.length === 0) throw badRequest('No annotations found.', { field: 'annotations' });
@@ -143,7 +146,6 @@ export class MLBackend {
       annotatedTasks: tasks,
       event: 'TRAIN',
       data: { project: normalizeProjectId(body.project) },
-      refreshFromLabelStudio: true,
     });
     return { status: 201, body: { job: job.id } };
   }
