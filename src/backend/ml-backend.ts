@@ -4,7 +4,7 @@
  * stats). Its subsystems — stores, warm-model registry, job queue, trainer — are private and
  * wired once, in ./assemble.ts.
  */
-import type { AnnotatedTask, JobKind, JobRecord, JsonObject, JsonValue, Task } from '../types.js';
+import type { AnnotatedTask, JobKind, JobRecord, JsonObject, JsonValue, PredictionRefreshStatus, Task } from '../types.js';
 import type { BackendConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { ModelClass } from '../model/base.js';
@@ -219,7 +219,12 @@ export class MLBackend {
   async versions(projectRaw: unknown): Promise<JsonObject> {
     const { checkpoints } = this.#parts.stores;
     const projects = projectRaw === undefined || projectRaw === null || projectRaw === '' ? await checkpoints.listProjects() : [normalizeProjectId(projectRaw)];
-    return versionsJson(await Promise.all(projects.map(async (project) => ({ project, ...(await this.versionList(project)), refresh: await this.#parts.refresh?.status(project) }))));
+    return versionsJson(await Promise.all(projects.map(async (project) => ({ project, ...(await this.versionList(project)), refresh: await this.predictionRefresh(project) }))));
+  }
+
+  /** The project's latest prediction refresh into Label Studio (its ledger); undefined when none ran or none is configured. */
+  async predictionRefresh(projectRaw: unknown): Promise<PredictionRefreshStatus | undefined> {
+    return this.#parts.refresh?.status(normalizeProjectId(projectRaw));
   }
 
   /** Every version of a project (oldest first, corrupt ones flagged) and the one it serves. */
@@ -287,7 +292,6 @@ export class MLBackend {
     if (known) await this.selectVersion(project, version);
     else this.logger.warn({ project, version }, '/setup asked for an unknown model_version: serving the current one');
   }
-
 }
 
 function safeDescribe(modelClass: ModelClass): JsonObject {
