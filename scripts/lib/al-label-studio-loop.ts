@@ -19,6 +19,7 @@ import { accuracy, macroF1 } from './metrics.js';
 import type { CurvePoint } from './learning-curve.js';
 import type { Plan } from './al-report.js';
 import type { ScoreMethod } from './al-strategies.js';
+import type { PredictionRefreshStatus } from '../../src/types.js';
 
 export interface LabelStudioLoopOptions {
   split: Split;
@@ -27,20 +28,6 @@ export interface LabelStudioLoopOptions {
   seedSet: readonly number[];
   extraParams: Record<string, unknown>;
   scoreMethod: ScoreMethod;
-}
-
-/** What /versions reports of a project's latest prediction refresh. */
-interface RefreshStatus {
-  version: string;
-  status: string;
-  done: number;
-  total: number;
-  written: number;
-  skipped: number;
-  errors: number;
-  activated?: boolean;
-  error?: string;
-  failures?: unknown[];
 }
 
 const PROJECT = 20;
@@ -103,11 +90,11 @@ export async function runThroughLabelStudio(options: LabelStudioLoopOptions): Pr
  * what Label Studio holds: the project's model_version is the version, and every unlabelled task
  * carries exactly one prediction of it with a score. Anything else stops the simulation.
  */
-async function waitForRefresh(client: MlClient, ls: LabelStudioStandIn, version: string, timeoutMs = 900_000): Promise<RefreshStatus> {
+async function waitForRefresh(client: MlClient, ls: LabelStudioStandIn, version: string, timeoutMs = 900_000): Promise<PredictionRefreshStatus> {
   const deadline = Date.now() + timeoutMs;
-  let status: RefreshStatus | undefined;
+  let status: PredictionRefreshStatus | undefined;
   for (;;) {
-    const body = await client.get<{ projects: Record<string, { prediction_refresh?: RefreshStatus }> }>(`/versions?project=${PROJECT}`);
+    const body = await client.get<{ projects: Record<string, { prediction_refresh?: PredictionRefreshStatus }> }>(`/versions?project=${PROJECT}`);
     status = body.projects[String(PROJECT)]?.prediction_refresh;
     if (status?.version === version && status.status !== 'running') break;
     if (Date.now() > deadline) throw new Error(`the prediction refresh of ${version} did not finish within ${timeoutMs} ms: ${JSON.stringify(status)}`);
