@@ -206,6 +206,16 @@ describe('/ui page in headless Chromium', function () {
     expect(loop.ls.unlabelledTasks(loop.project).every((task) => loop!.ls.predictionsOf(task.id, version).length === 1)).to.equal(true);
     const recent = section.locator('section', { has: page.getByRole('heading', { name: 'Recent training jobs' }) });
     expect(await recent.locator('tbody tr').count()).to.equal(1);
+
+    // A refresh that fails says so in words, with Label Studio's reason (and is announced).
+    loop.ls.latencyMs = 0;
+    loop.ls.fault({ path: `/api/projects/${loop.project}/import/predictions`, status: 403 });
+    await loop.server.http.post('/refresh_predictions').send({ project: loop.project }).expect(201);
+    const failed = card.locator('[data-refresh-status="failed"]');
+    await failed.waitFor({ timeout: 15_000 });
+    expect(await failed.locator('p').first().innerText()).to.equal(`Failed · version ${version}`);
+    expect(await failed.locator('.error-text').innerText()).to.match(/^Error: .*HTTP 403/);
+    expect(await card.getByRole('status').textContent()).to.match(new RegExp(`^Prediction refresh of ${version} for project ${loop.project} ended: Failed, `));
   });
 
   it('ran with no console error and no CSP violation, and the CSP really blocks inline script', async () => {

@@ -57,7 +57,7 @@ export class RefreshView {
     const { latest, running, pending } = refresh;
     replaceChildren(
       this.box,
-      latest ? this.#latestView(latest, running) : h('p', { class: 'muted', text: 'No prediction refresh has run yet.' }),
+      latest ? this.#latestView(latest, running) : h('p', { class: 'muted', text: running ? `Refresh job ${running.id} is starting…` : 'No prediction refresh has run yet.' }),
       pending ? h('p', { class: 'queued' }, h('strong', { text: 'Queued' }), ` refresh job ${pending.id} (${pending.event}) since `, time(pending.createdAt, formatDate(pending.createdAt)), '.') : null,
     );
   }
@@ -71,8 +71,9 @@ export class RefreshView {
     if (total > 0) bar.value = Math.min(done, total);
     else if (!isRunning) bar.value = 1;
     const counts = `${formatNumber(done)} of ${plural(total, 'task')}${percent(done, total)} · ${plural(errors, 'error')}`;
+    // A refresh another process runs (or left behind) has no job here: its last progress tells whether it moves.
     const when = isRunning
-      ? ['started ', time(latest.started_at, formatDate(latest.started_at)), running?.progress?.phase ? ` · phase: ${running.progress.phase}` : null]
+      ? ['started ', time(latest.started_at, formatDate(latest.started_at)), running?.progress?.phase ? ` · phase: ${running.progress.phase}` : [' · last progress ', time(latest.updated_at, formatDate(latest.updated_at))]]
       : [
           'finished ',
           time(latest.finished_at, formatDate(latest.finished_at)),
