@@ -82,7 +82,8 @@ export async function plotReport(report: Report): Promise<string> {
       title: `Active learning on ${report.dataset} (over HTTP)`,
       subtitle: [
         `random seed set of ${plan.initial}, then batches of ${plan.batchSize}`,
-        ...(plan.poolSample ? [`uncertainty scores ${plan.poolSample} random pool items per round${report.curves.some((c) => c.points.some((p) => p.refreshS !== undefined)) ? '; the Label Studio loop sorts the whole pool' : ''}`] : []),
+        ...(plan.poolSample ? [`uncertainty scores ${plan.poolSample} random pool items per round`] : []),
+        ...(report.curves.some((c) => c.points.some((p) => p.refreshS !== undefined)) ? ['the Label Studio loop sorts the whole pool (refresh scores)'] : []),
         `reference accuracy ${full.accuracy.toFixed(4)} (top dashed line): ${referenceText(report)}`,
       ],
       xTitle: 'labels used',
