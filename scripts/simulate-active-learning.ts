@@ -11,7 +11,13 @@
  *     [--stratified] [--out dir] [--png file]
  *   npm run simulate -- --replot bench-results/active-learning/<data set>/results.json [--png file]
  *   npm run simulate -- --train a.csv --test b.csv ...
- *   npm run simulate -- --dataset sentiment-labelled-sentences --strategies label-studio   (through Label Studio: scripts/lib/al-label-studio-loop.ts)
+ *   npm run simulate -- --dataset sms-spam-collection --strategies uncertainty,label-studio
+ *
+ * Strategies: random; uncertainty[:method] (this script asks /predict for the pool's scores);
+ * label-studio[:method] (issue 13: a stand-in Label Studio and a second server connected to it;
+ * the next batch comes from sorting the Data Manager by the scores the prediction refresh wrote,
+ * never from /predict — scripts/lib/al-label-studio-loop.ts). Label Studio always sorts the whole
+ * pool: --pool-sample applies to uncertainty only.
  *
  * The seed set is random (--stratified: stratified by label, at least one per label) and the same
  * for every strategy. Outputs in --out (default bench-results/active-learning/<data set>): curves.csv, results.json,
@@ -28,6 +34,7 @@ import { accuracy, macroF1 } from './lib/metrics.js';
 import type { CurvePoint } from './lib/learning-curve.js';
 import { printReport, summarize, writeReport, type Curve, type Plan, type Reference, type Report } from './lib/al-report.js';
 import { parseStrategy, pickLeastConfident, pickRandom, SCORE_METHODS, type ScoreMethod, type Strategy } from './lib/al-strategies.js';
+import { runThroughLabelStudio } from './lib/al-label-studio-loop.js';
 
 /** Sized so a strategy finishes in a few minutes on 2 cores and covers the TARGETS.md label budgets (15% / 40%). */
 const DEFAULT_PLANS: Record<string, Plan> = {
@@ -86,8 +93,6 @@ const plan: Plan = { initial, batchSize, rounds, poolSample: positiveInt('pool-s
 const seed = positiveInt('seed', args.seed, 42, 0);
 const defaultMethod = args['score-method'] as ScoreMethod;
 if (!SCORE_METHODS.includes(defaultMethod)) throw new Error(`--score-method must be one of ${SCORE_METHODS.join(', ')}`);
-// Issue 13: the Label Studio loop mode lives in its own module (scores from the prediction refresh).
-if (args.strategies === 'label-studio') await (await import('./lib/al-label-studio-loop.js')).simulateThroughLabelStudio({ split, tag, plan, seed, extraParams: args['extra-params'] ? (JSON.parse(args['extra-params']) as Record<string, unknown>) : {}, outDir: args.out ?? join('bench-results', 'active-learning', `${tag}-label-studio`), png: args.png, referenceAcc: args['reference-acc'], stratified: args.stratified }).then(() => process.exit(0));
 const strategies = args.strategies.split(',').filter(Boolean).map((spec) => parseStrategy(spec, defaultMethod));
 const extraParams = args['extra-params'] ? (JSON.parse(args['extra-params']) as Record<string, unknown>) : {};
 const outDir = args.out ?? join('bench-results', 'active-learning', tag);
@@ -123,6 +128,7 @@ async function fullDataReference(client: MlClient, project: number) {
 }
 
 async function runStrategy(client: MlClient, strategy: Strategy, project: number, seedSet: number[]): Promise<{ points: CurvePoint[]; seconds: number }> {
+  if (strategy.kind === 'label-studio') return runThroughLabelStudio({ split, plan, seedSet, extraParams, scoreMethod: strategy.scoreMethod });
   const random = prng(seed * 7919 + project);
   const t0 = performance.now();
   let version = await client.setup(project, config, { ...extraParams, score_method: strategy.scoreMethod });

@@ -97,6 +97,34 @@ export interface JobRecord {
   metrics?: Record<string, number>;
 }
 
+/**
+ * A project's latest prediction refresh into Label Studio (issue 13), from its ledger: what
+ * /versions shows as `prediction_refresh` and the /ui page as its progress. Snake case, as on
+ * /versions.
+ */
+export type PredictionRefreshStatus = {
+  version: string;
+  /** running, done, failed, superseded (a newer version took over), cancelled, interrupted (shutdown; resumed at start). */
+  status: 'running' | 'interrupted' | 'done' | 'failed' | 'superseded' | 'cancelled';
+  job_id: string;
+  only_unlabelled: boolean;
+  /** Tasks handled and to handle; errors: tasks whose prediction could not be written (yet). */
+  done: number;
+  total: number;
+  written: number;
+  /** Tasks that already had a prediction of this version (none is written twice). */
+  skipped: number;
+  errors: number;
+  /** The first few failed tasks. */
+  failures?: Array<{ task: number; attempts: number; error: string }>;
+  /** Label Studio's project.model_version now names this version. */
+  activated?: boolean;
+  error?: string;
+  started_at: string;
+  updated_at: string;
+  finished_at?: string;
+};
+
 /** One project as the /ui page shows it (GET /ui/api/projects). */
 export interface ProjectOverview {
   project: string;
@@ -106,6 +134,12 @@ export interface ProjectOverview {
   currentVersion: string;
   versions: Array<{ version: string; createdAt: string; current: boolean; corrupt?: string; annotationCount?: number;
                     metrics?: Record<string, number>; durationMs?: number; summary: Record<string, string | number | boolean> }>;
-  /** recent: newest first, at most 10. */
+  /** Training jobs only; recent: finished ones, newest first, at most 10. */
   jobs: { running?: JobRecord; pending?: JobRecord; recent: JobRecord[] };
+  /**
+   * The prediction refresh into Label Studio, when one ran or waits (absent without
+   * LABEL_STUDIO_URL + LABEL_STUDIO_API_KEY): `latest` from the ledger (any process's refresh),
+   * `running`/`pending` the refresh jobs of this process's queue (`running.progress.phase`).
+   */
+  predictionRefresh?: { latest?: PredictionRefreshStatus; running?: JobRecord; pending?: JobRecord };
 }

@@ -1,98 +1,117 @@
 /**
- * The active-learning simulator's Label Studio mode (`--strategies label-studio`): a stand-in Label
- * Studio (test/helpers/ls-standin) holds the train split as tasks; the text classifier runs with
- * LABEL_STUDIO_URL and a key, connected to the project the way Label Studio connects a backend.
- * Each round the "annotator" labels a batch in Label Studio (ANNOTATION_CREATED webhooks), presses
- * Start Training, and — once the prediction refresh has written the new version into every
- * unlabelled task — sorts the Data Manager by prediction score (the scores the refresh wrote for
- * `project.model_version`, lowest first, as Label Studio computes the column) and takes the next
- * batch from the top. The simulator never asks /predict for scores itself; /predict is used only
- * to evaluate on the test split. The report says how many labels reached 99% of full-data accuracy.
+ * The active-learning simulator's Label Studio strategy (`--strategies label-studio[:method]`,
+ * issue 13): the loop a Label Studio user runs, with this backend doing the work. A stand-in Label
+ * Studio (test/helpers/ls-standin) holds the train split as tasks; a second text-classifier server
+ * runs with LABEL_STUDIO_URL and a key, connected to the project the way Label Studio connects a
+ * backend. Each round the "annotator" labels a batch in Label Studio (ANNOTATION_CREATED webhooks)
+ * and presses Start Training; once the prediction refresh has written the new version into every
+ * unlabelled task and made it the project's model_version, the Data Manager is sorted by
+ * prediction score (lowest first, from the scores the refresh wrote) and the next batch is taken
+ * from the top. The simulator never asks /predict for pool scores: /predict only evaluates the
+ * test split, which never enters the Label Studio project.
  */
 import { LabelStudioStandIn } from '../../test/helpers/ls-standin/index.js';
 import { startExampleServer } from './example-server.js';
-import { prng, shuffled, stratifiedSample, type Split } from './datasets.js';
-import { choiceResult, choicesConfig, legacyTrainBody } from './ls-payloads.js';
+import type { Split } from './datasets.js';
+import { choiceResult, choicesConfig } from './ls-payloads.js';
 import { MlClient } from './ml-client.js';
 import { accuracy, macroF1 } from './metrics.js';
 import type { CurvePoint } from './learning-curve.js';
-import { printReport, summarize, writeReport, type Plan, type Reference, type Report } from './al-report.js';
+import type { Plan } from './al-report.js';
+import type { ScoreMethod } from './al-strategies.js';
+import type { PredictionRefreshStatus } from '../../src/types.js';
 
 export interface LabelStudioLoopOptions {
   split: Split;
-  tag: string;
   plan: Plan;
-  seed: number;
+  /** Indices into split.train: the first batch (the same seed set as the other strategies). */
+  seedSet: readonly number[];
   extraParams: Record<string, unknown>;
-  outDir: string;
-  png?: string | undefined;
-  referenceAcc?: string | undefined;
-  stratified: boolean;
+  scoreMethod: ScoreMethod;
 }
 
 const PROJECT = 20;
+const TEST_TASK_BASE = 10_000_000;
+/** Pacing toward the stand-in: the simulation measures labels, not Label Studio's rate limits (env overrides). */
+const REFRESH_ENV = { PREDICTION_REFRESH_RPS: process.env.PREDICTION_REFRESH_RPS ?? '200', PREDICTION_REFRESH_BATCH: process.env.PREDICTION_REFRESH_BATCH ?? '200' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function simulateThroughLabelStudio(options: LabelStudioLoopOptions): Promise<void> {
-  const { split, plan, seed } = options;
+export async function runThroughLabelStudio(options: LabelStudioLoopOptions): Promise<{ points: CurvePoint[]; seconds: number }> {
+  const { split, plan } = options;
   const config = choicesConfig(split.labels);
   const ls = await LabelStudioStandIn.start();
   const { tasks } = ls.addProject({ id: PROJECT, label_config: config }, split.train.map((row) => row.text));
-  const taskIndex = new Map(tasks.map((task, i) => [task.id, i]));
-  const backend = await startExampleServer({ LABEL_STUDIO_URL: ls.url, LABEL_STUDIO_API_KEY: ls.auth.personalAccessToken, PREDICTION_REFRESH_RPS: '200', PREDICTION_REFRESH_BATCH: '200' });
+  const rowOf = new Map(tasks.map((task, i) => [task.id, i]));
+  const backend = await startExampleServer({ LABEL_STUDIO_URL: ls.url, LABEL_STUDIO_API_KEY: ls.auth.personalAccessToken, ...REFRESH_ENV });
   const client = new MlClient(backend.server.url);
+  const testTasks = split.test.map((row, i) => ({ id: TEST_TASK_BASE + i, text: row.text }));
+  const truth = split.test.map((row) => row.label);
   const started = performance.now();
   try {
     ls.connectBackend(PROJECT, backend.server.url);
-    await client.setup(PROJECT, config, options.extraParams);
-    const testTasks = split.test.map((row, i) => ({ id: 10_000_000 + i, text: row.text }));
-    const evaluate = async (version: string) => {
-      const { predictions, versions } = await client.predict(PROJECT, config, testTasks);
-      if (!versions.has(version)) throw new Error(`test predictions came from ${[...versions].join(', ')}, expected ${version}`);
-      const predicted = predictions.map((p) => p.choice);
-      return { accuracy: accuracy(split.test.map((r) => r.label), predicted), macroF1: macroF1(split.test.map((r) => r.label), predicted) };
-    };
-    const full = await reference(options, client, config, ls);
-
-    const seedSet = options.stratified
-      ? stratifiedSample(split.train.map((row) => row.label), plan.initial, prng(seed))
-      : shuffled(split.train.map((_, i) => i), prng(seed)).slice(0, plan.initial);
-    let batch = seedSet.map((i) => tasks[i]!.id);
-    let version = 'v0000-initial';
+    let version = await client.setup(PROJECT, config, { ...options.extraParams, score_method: options.scoreMethod });
+    let batch = options.seedSet.map((i) => tasks[i]!.id);
     const points: CurvePoint[] = [];
     for (let round = 0; round <= plan.rounds && batch.length > 0; round++) {
-      for (const id of batch) await ls.annotate(id, [choiceResult(split.train[taskIndex.get(id)!]!.label)]);
+      for (const id of batch) await ls.annotate(id, choiceResult(split.train[rowOf.get(id)!]!.label));
       const f0 = performance.now();
-      await ls.startTraining(PROJECT);
-      version = await client.waitForNewVersion(PROJECT, version, { timeoutMs: 900_000 });
+      const reply = await ls.startTraining(PROJECT);
+      const job = (reply.body as { job?: string } | null)?.job;
+      if (reply.status !== 201 || !job) throw new Error(`Start Training: ${reply.status} ${JSON.stringify(reply.body)}`);
+      version = await client.waitForNewVersion(PROJECT, version, { job, timeoutMs: 900_000 });
       const fitS = (performance.now() - f0) / 1000;
-      // The loop: wait until Label Studio shows this version's scores on every unlabelled task.
-      while (ls.data.projects.get(PROJECT)?.model_version !== version || !ls.unlabelledTasks(PROJECT).every((t) => ls.predictionsOf(t.id, version).length > 0)) await sleep(50);
+      const refresh = await waitForRefresh(client, ls, version);
       const refreshS = (performance.now() - f0) / 1000 - fitS;
-      // /predict on the test split (a plain call: the test tasks never enter Label Studio's project).
-      const metrics = await evaluate(version);
-      const labelled = ls.data.projectTasks(PROJECT).length - ls.unlabelledTasks(PROJECT).length;
-      points.push({ round, labels: labelled, ...metrics, fitS, scored: ls.unlabelledTasks(PROJECT).length, modelVersion: version });
-      console.error(`[simulate] label-studio round ${round}: ${labelled} labels, acc ${metrics.accuracy.toFixed(4)}, fit ${fitS.toFixed(1)} s, refresh ${refreshS.toFixed(1)} s`);
+
+      const { predictions, versions } = await client.predict(PROJECT, config, testTasks);
+      if (versions.size !== 1 || !versions.has(version)) throw new Error(`test predictions came from ${[...versions].join(', ')}, expected ${version}`);
+      const predicted = predictions.map((p) => p.choice);
+      const labelled = tasks.length - ls.unlabelledTasks(PROJECT).length;
+      points.push({ round, labels: labelled, accuracy: accuracy(truth, predicted), macroF1: macroF1(truth, predicted), fitS, refreshS, scored: refresh.done, modelVersion: version });
+      console.error(
+        `[simulate] Label Studio round ${round}: ${labelled} labels, acc ${points.at(-1)!.accuracy.toFixed(4)}, fit ${fitS.toFixed(1)} s, ` +
+          `refresh ${refreshS.toFixed(1)} s (${refresh.written} written), ${((performance.now() - started) / 1000).toFixed(0)} s so far`,
+      );
       if (round === plan.rounds) break;
       batch = sortedByPredictionScore(ls).slice(0, plan.batchSize);
     }
-    const curves = [{ strategy: 'uncertainty via Label Studio (refresh scores)', points, seconds: (performance.now() - started) / 1000 }];
-    const report: Report = {
-      date: new Date().toISOString(), dataset: options.tag, nTrain: split.train.length, nTest: split.test.length, labels: split.labels.length,
-      plan, seed, extraParams: options.extraParams, embedder: backend.health.embedder, full, summary: summarize(curves, full, split.train.length), curves,
-    };
-    await writeReport(report, options.outDir, options.png);
-    printReport(report);
-    const to99 = report.summary[0]?.labelsTo99;
-    console.log(`\nlabels to 99% of full-data accuracy through Label Studio's sorted scores: ${to99 ?? 'not reached'}${to99 ? ` (${((100 * to99) / split.train.length).toFixed(1)}% of ${split.train.length})` : ''}`);
+    return { points, seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    console.error(backend.server.output().slice(-4000));
+    throw error;
   } finally {
     await backend.close();
     await ls.stop();
   }
 }
 
-/** The Data Manager sorted by "Prediction score" ascending: the average score of predictions of project.model_version, nulls last. */
+/**
+ * Waits until the backend reports the refresh of `version` finished (GET /versions), then checks
+ * what Label Studio holds: the project's model_version is the version, and every unlabelled task
+ * carries exactly one prediction of it with a score. Anything else stops the simulation.
+ */
+async function waitForRefresh(client: MlClient, ls: LabelStudioStandIn, version: string, timeoutMs = 900_000): Promise<PredictionRefreshStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let status: PredictionRefreshStatus | undefined;
+  for (;;) {
+    const body = await client.get<{ projects: Record<string, { prediction_refresh?: PredictionRefreshStatus }> }>(`/versions?project=${PROJECT}`);
+    status = body.projects[String(PROJECT)]?.prediction_refresh;
+    if (status?.version === version && status.status !== 'running') break;
+    if (Date.now() > deadline) throw new Error(`the prediction refresh of ${version} did not finish within ${timeoutMs} ms: ${JSON.stringify(status)}`);
+    await sleep(50);
+  }
+  if (status.status !== 'done' || status.errors > 0 || status.activated !== true) throw new Error(`the prediction refresh of ${version} ended ${JSON.stringify(status)}`);
+  const projectVersion = ls.data.projects.get(PROJECT)?.model_version;
+  if (projectVersion !== version) throw new Error(`Label Studio's model_version is ${projectVersion}, expected ${version}`);
+  const wrong = ls.unlabelledTasks(PROJECT).filter((task) => {
+    const mine = ls.predictionsOf(task.id, version);
+    return mine.length !== 1 || typeof mine[0]!.score !== 'number';
+  });
+  if (wrong.length > 0) throw new Error(`${wrong.length} unlabelled tasks lack exactly one scored prediction of ${version} (first: task ${wrong[0]!.id}, ${JSON.stringify(ls.predictionsOf(wrong[0]!.id))})`);
+  return status;
+}
+
+/** The Data Manager sorted by "Prediction score" ascending: the average score of predictions of project.model_version, tasks without one last, then by id. */
 function sortedByPredictionScore(ls: LabelStudioStandIn): number[] {
   const version = ls.data.projects.get(PROJECT)?.model_version ?? null;
   const scored = ls.unlabelledTasks(PROJECT).map((task) => {
@@ -100,25 +119,4 @@ function sortedByPredictionScore(ls: LabelStudioStandIn): number[] {
     return { id: task.id, score: scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : Infinity };
   });
   return scored.sort((a, b) => a.score - b.score || a.id - b.id).map((entry) => entry.id);
-}
-
-/** Full-data accuracy: the whole train split labelled in a second Label Studio project, trained once (legacy /train, which reads the export). */
-async function reference(options: LabelStudioLoopOptions, client: MlClient, config: string, ls: LabelStudioStandIn): Promise<Reference> {
-  if (options.referenceAcc) return { accuracy: Number(options.referenceAcc), macroF1: NaN, fitS: NaN, labels: options.split.train.length, source: 'given' };
-  const project = PROJECT + 2;
-  const { tasks } = ls.addProject({ id: project, label_config: config }, options.split.train.map((row) => row.text));
-  tasks.forEach((task, i) => ls.data.addAnnotation(task.id, [choiceResult(options.split.train[i]!.label)]));
-  const v0 = await client.setup(project, config, options.extraParams);
-  const t0 = performance.now();
-  const items = options.split.train.map((row, i) => ({ taskId: tasks[i]!.id, annotationId: i + 1, text: row.text, label: row.label }));
-  const reply = await client.post<{ job?: string }>('/train', legacyTrainBody(project, config, items));
-  const version = await client.waitForNewVersion(project, v0, { timeoutMs: 1_800_000, ...(reply.job ? { job: reply.job } : {}) });
-  const fitS = (performance.now() - t0) / 1000;
-  const testTasks = options.split.test.map((row, i) => ({ id: 10_000_000 + i, text: row.text }));
-  const { predictions } = await client.predict(project, config, testTasks);
-  const truth = options.split.test.map((r) => r.label);
-  const predicted = predictions.map((p) => p.choice);
-  if (!version) throw new Error('no full-data version');
-  console.error(`[simulate] full data: acc ${accuracy(truth, predicted).toFixed(4)}, fit ${fitS.toFixed(1)} s`);
-  return { accuracy: accuracy(truth, predicted), macroF1: macroF1(truth, predicted), fitS, labels: options.split.train.length, source: 'full-data' };
 }

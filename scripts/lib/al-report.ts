@@ -83,6 +83,7 @@ export async function plotReport(report: Report): Promise<string> {
       subtitle: [
         `random seed set of ${plan.initial}, then batches of ${plan.batchSize}`,
         ...(plan.poolSample ? [`uncertainty scores ${plan.poolSample} random pool items per round`] : []),
+        ...(report.curves.some((c) => c.points.some((p) => p.refreshS !== undefined)) ? ['the Label Studio loop sorts the whole pool (refresh scores)'] : []),
         `reference accuracy ${full.accuracy.toFixed(4)} (top dashed line): ${referenceText(report)}`,
       ],
       xTitle: 'labels used',
@@ -102,10 +103,10 @@ export async function plotReport(report: Report): Promise<string> {
 export async function writeReport(report: Report, outDir: string, pngCopy?: string): Promise<number> {
   report.summary = summarize(report.curves, report.full, report.nTrain);
   mkdirSync(outDir, { recursive: true });
-  const csv = ['strategy,round,labels,label_fraction,accuracy,macro_f1,fit_s,scored,model_version'];
+  const csv = ['strategy,round,labels,label_fraction,accuracy,macro_f1,fit_s,refresh_s,scored,model_version'];
   for (const { strategy, points } of report.curves) {
     for (const p of points) {
-      csv.push([JSON.stringify(strategy), p.round, p.labels, (p.labels / report.nTrain).toFixed(4), p.accuracy.toFixed(4), p.macroF1.toFixed(4), p.fitS.toFixed(3), p.scored, p.modelVersion].join(','));
+      csv.push([JSON.stringify(strategy), p.round, p.labels, (p.labels / report.nTrain).toFixed(4), p.accuracy.toFixed(4), p.macroF1.toFixed(4), p.fitS.toFixed(3), p.refreshS?.toFixed(3) ?? '', p.scored, p.modelVersion].join(','));
     }
   }
   writeFileSync(join(outDir, 'curves.csv'), csv.join('\n') + '\n');

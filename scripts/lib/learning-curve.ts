@@ -7,6 +7,8 @@ export interface CurvePoint {
   macroF1: number;
   /** Training trigger -> new version served. */
   fitS: number;
+  /** Label Studio loop: new version served -> every unlabelled task carries its prediction (the refresh). */
+  refreshS?: number;
   /** Pool candidates scored to pick the next batch (0 for random picks). */
   scored: number;
   modelVersion: string;

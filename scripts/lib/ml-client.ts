@@ -1,6 +1,6 @@
 /**
  * A small Label Studio stand-in talking to a running ML backend over HTTP: /setup, batched
- * /predict, /webhook, legacy /train, and waiting for a newly trained model version.
+ * /predict, /webhook, legacy /train, GET routes, and waiting for a newly trained model version.
  */
 import { predictBody } from './ls-payloads.js';
 
@@ -18,6 +18,13 @@ export class MlClient {
     const text = await res.text();
     if (!expect.includes(res.status)) throw new Error(`POST ${path} -> ${res.status}: ${text.slice(0, 500)}`);
     return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  async get<T = Record<string, unknown>>(path: string): Promise<T> {
+    const res = await fetch(`${this.url}${path}`);
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`GET ${path} -> ${res.status}: ${text.slice(0, 500)}`);
+    return JSON.parse(text) as T;
   }
 
   /** POST /setup; returns the served model_version. */

@@ -38,6 +38,9 @@ export function lineSpec(plot: LinePlot): TopLevelSpec {
           x: { field: 'x', type: 'quantitative', title: plot.xTitle, scale: { zero: false, nice: false } },
           y,
           color: { field: 'series', type: 'nominal', title: 'strategy', legend: { orient: 'bottom-right', labelLimit: 400 } },
+          // Dashes and markers too, so curves that coincide or print in grey stay apart.
+          strokeDash: { field: 'series', type: 'nominal', title: 'strategy' },
+          shape: { field: 'series', type: 'nominal', title: 'strategy' },
         },
       },
       ...(rules.length

@@ -4,7 +4,7 @@
  * stats). Its subsystems — stores, warm-model registry, job queue, trainer — are private and
  * wired once, in ./assemble.ts.
  */
-import type { AnnotatedTask, JobKind, JobRecord, JsonObject, JsonValue, Task } from '../types.js';
+import type { AnnotatedTask, JobKind, JobRecord, JsonObject, JsonValue, PredictionRefreshStatus, Task } from '../types.js';
 import type { BackendConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { ModelClass } from '../model/base.js';
@@ -141,7 +141,10 @@ export class MLBackend {
     return refresh.request(normalizeProjectId(projectRaw), request);
   }
 
-  /** Legacy /train: the body carries exported tasks with annotations. */
+  /**
+   * Legacy /train: the body carries Label Studio's export (every annotated task), and training
+   * uses it as upstream does — no second export from Label Studio, which could fail or differ.
+   */
   async train(body: Obj): Promise<WebhookReply> {
     const tasks = body.annotations as AnnotatedTask[];
     if (tasks.length === 0) throw badRequest('No annotations found.', { field: 'annotations' });
@@ -151,7 +154,6 @@ export class MLBackend {
       annotatedTasks: tasks,
       event: 'TRAIN',
       data: { project: normalizeProjectId(body.project) },
-      refreshFromLabelStudio: true,
     });
     return { status: 201, body: { job: job.id } };
   }
@@ -225,7 +227,12 @@ export class MLBackend {
   async versions(projectRaw: unknown): Promise<JsonObject> {
     const { checkpoints } = this.#parts.stores;
     const projects = projectRaw === undefined || projectRaw === null || projectRaw === '' ? await checkpoints.listProjects() : [normalizeProjectId(projectRaw)];
-    return versionsJson(await Promise.all(projects.map(async (project) => ({ project, ...(await this.versionList(project)), refresh: await this.#parts.refresh?.status(project) }))));
+    return versionsJson(await Promise.all(projects.map(async (project) => ({ project, ...(await this.versionList(project)), refresh: await this.predictionRefresh(project) }))));
+  }
+
+  /** The project's latest prediction refresh into Label Studio (its ledger); undefined when none ran or none is configured. */
+  async predictionRefresh(projectRaw: unknown): Promise<PredictionRefreshStatus | undefined> {
+    return this.#parts.refresh?.status(normalizeProjectId(projectRaw));
   }
 
   /** Every version of a project (oldest first, corrupt ones flagged) and the one it serves. */

@@ -1,9 +1,10 @@
 /**
  * The /ui page's view of the backend (contract C3): per project its label config, annotation
- * counts, versions with their metrics, and its running, pending and recent training jobs.
- * Read-only; built from the MLBackend façade on every call (the page polls it).
+ * counts, versions with their metrics, its running, pending and recent training jobs, and its
+ * prediction refresh into Label Studio. Read-only; built from the MLBackend façade on every call
+ * (the page polls it).
  */
-import type { JobRecord, JsonObject, ProjectOverview } from '../types.js';
+import type { JobKind, JobRecord, JsonObject, PredictionRefreshStatus, ProjectOverview } from '../types.js';
 import type { AnnotationCounts, CheckpointInfo } from '../store/types.js';
 import { LabelInterface } from '../model/label-config.js';
 
@@ -13,16 +14,19 @@ export interface OverviewSources {
   versionList(project: string): Promise<{ current: string; list: CheckpointInfo[] }>;
   labelInterface(project: string): Promise<LabelInterface>;
   annotationCounts(project: string): Promise<AnnotationCounts>;
-  activeJobs(project: string): Promise<{ running?: JobRecord; pending?: JobRecord }>;
-  /** Newest first. */
+  activeJobs(project: string, kind?: JobKind): Promise<{ running?: JobRecord; pending?: JobRecord }>;
+  /** Newest first, every kind. */
   jobs(project: string, limit: number): Promise<JobRecord[]>;
+  predictionRefresh(project: string): Promise<PredictionRefreshStatus | undefined>;
 }
 
 type Control = ProjectOverview['labelConfig']['controls'][number];
 type VersionEntry = ProjectOverview['versions'][number];
 
-/** Finished jobs listed per project. */
+/** Finished training jobs listed per project. */
 export const RECENT_JOBS = 10;
+/** Job records read to find them: prediction refreshes (about one per training) come in between. */
+const JOBS_READ = 4 * RECENT_JOBS;
 
 export async function buildOverview(sources: OverviewSources): Promise<ProjectOverview[]> {
   const projects = await sources.projects();
@@ -30,20 +34,21 @@ export async function buildOverview(sources: OverviewSources): Promise<ProjectOv
 }
 
 async function projectOverview(sources: OverviewSources, project: string): Promise<ProjectOverview> {
-  const [{ current, list }, labels, counts, active, jobs] = await Promise.all([
+  const [{ current, list }, labels, counts, active, jobs, refresh] = await Promise.all([
     sources.versionList(project),
     sources.labelInterface(project).catch(() => LabelInterface.EMPTY),
     sources.annotationCounts(project),
-    sources.activeJobs(project),
-    sources.jobs(project, RECENT_JOBS + 2),
+    sources.activeJobs(project, 'train'),
+    sources.jobs(project, JOBS_READ),
+    predictionRefresh(sources, project),
   ]);
   const { running, pending } = active;
   const live = new Set([running?.id, pending?.id]);
   // Past jobs' histories are left out (the page polls this every second); /job_status has them.
   const recent = jobs
-    .filter((job) => !live.has(job.id))
+    .filter((job) => (job.kind ?? 'train') === 'train' && !live.has(job.id))
     .slice(0, RECENT_JOBS)
-    .map(({ history: _history, ...job }) => job);
+    .map(withoutHistory);
   return {
     project,
     labelConfig: { controls: controlsOf(labels), raw: labels.raw },
@@ -51,7 +56,19 @@ async function projectOverview(sources: OverviewSources, project: string): Promi
     currentVersion: current,
     versions: list.map((info) => versionEntry(info, current)),
     jobs: { ...(running ? { running } : {}), ...(pending ? { pending } : {}), recent },
+    ...(refresh && { predictionRefresh: refresh }),
   };
+}
+
+/** The latest refresh and this process's refresh jobs (their histories left out); undefined when there is none. */
+async function predictionRefresh(sources: OverviewSources, project: string): Promise<ProjectOverview['predictionRefresh']> {
+  const [latest, { running, pending }] = await Promise.all([sources.predictionRefresh(project), sources.activeJobs(project, 'refresh-predictions')]);
+  if (!latest && !running && !pending) return undefined;
+  return { ...(latest && { latest }), ...(running && { running: withoutHistory(running) }), ...(pending && { pending: withoutHistory(pending) }) };
+}
+
+function withoutHistory({ history: _history, ...job }: JobRecord): JobRecord {
+  return job;
 }
 
 function versionEntry(info: CheckpointInfo, currentVersion: string): VersionEntry {

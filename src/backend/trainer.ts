@@ -16,6 +16,9 @@ import type { ProjectSettings } from './project-settings.js';
 /** Version a project serves before its first training. */
 export const INITIAL_VERSION = 'v0000-initial';
 
+/** The last phase of a job whose fit returned nothing (e.g. no usable annotations). */
+export const NO_NEW_VERSION = 'fit returned no train output (no usable annotations?): the served version stays';
+
 export interface AnnotationSource {
   /** Every annotated task of the project, from Label Studio's export API. */
   exportAnnotations(projectId: string, options?: { signal?: AbortSignal }): Promise<AnnotatedTask[]>;
@@ -78,7 +81,9 @@ export class Trainer {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('training cancelled');
       if (result === null || result === undefined) {
         await checkpoints.discard(pending);
-        log.info('fit returned no train output: the served version stays');
+        // Said in the job too: Label Studio's user sees Start Training "finished" and nothing new served.
+        onProgress({ phase: NO_NEW_VERSION });
+        log.info(NO_NEW_VERSION);
         return outcome;
       }
       const trainOutput = asTrainOutput(result);

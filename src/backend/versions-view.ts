@@ -1,5 +1,5 @@
 /** The JSON /versions answers (every version of each project, the current one marked) and the served versions /metrics shows. */
-import type { JsonObject } from '../types.js';
+import type { JsonObject, PredictionRefreshStatus } from '../types.js';
 import type { CheckpointInfo } from '../store/types.js';
 import { INITIAL_VERSION } from './trainer.js';
 
@@ -8,7 +8,7 @@ export interface ProjectVersions {
   current: string;
   list: CheckpointInfo[];
   /** The latest prediction refresh into Label Studio (progress, errors), when there is one. */
-  refresh?: JsonObject | undefined;
+  refresh?: PredictionRefreshStatus | undefined;
 }
 
 export function versionsJson(projects: ProjectVersions[]): JsonObject {

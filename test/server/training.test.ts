@@ -59,6 +59,20 @@ describe('training: START_TRAINING, versions, train_output', () => {
     expect(predicted.body.results[0].model_version).to.equal(after);
   });
 
+  it('a training with nothing usable finishes without a version and says so in /job_status', async () => {
+    const unusable = annotationCreated(15, 1, 'good', 'Positive');
+    unusable.annotation.result = [];
+    await server.http.post('/webhook').send(unusable).expect(201);
+    const { body } = await startTraining(server, 15);
+    const job = await waitFor(async () => {
+      const status = (await server.http.post('/job_status').send({ job: body.job }).expect(200)).body;
+      return status.job_status === 'finished' ? status : undefined;
+    });
+    expect(job.job.version).to.equal(undefined);
+    expect(job.job.progress.phase).to.match(/^fit returned no train output .*: the served version stays$/);
+    expect(await servedVersion(server, '15')).to.equal('v0000-initial');
+  });
+
   it('hands train_output (workdir = the version directory) to the next model instance', async () => {
     const version = await servedVersion(server, '5');
     const predicted = await server.http.post('/predict').send({ project: '5', tasks: [{ data: { text: 'good' } }] }).expect(200);

@@ -13,6 +13,7 @@ import type { Locator, Page } from 'playwright-core';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 import { cspViolations, launchBrowser, type TestBrowser } from './browser.js';
 import { HOSTILE_CONFIG, HOSTILE_LABEL, PLAIN_CONFIG, annotate, servedVersion, train } from './projects.js';
+import { annotateFirst, startLoop, type Loop } from '../refresh/helpers.js';
 
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? fileURLToPath(new URL('../../docs/', import.meta.url)) : fs.mkdtempSync(path.join(os.tmpdir(), 'ui-shots-'));
 const screenshot = (name: string) => path.join(SCREENSHOTS, name);
@@ -52,6 +53,7 @@ describe('/ui page in headless Chromium', function () {
   let page: Page;
   let project: Locator;
   let versions: string[];
+  let loop: Loop | undefined;
 
   before(async () => {
     server = await startTestServer({ env: { TRAIN_EVERY_N_ANNOTATIONS: '0' } });
@@ -73,6 +75,7 @@ describe('/ui page in headless Chromium', function () {
   after(async () => {
     await browser?.close();
     await server?.stop();
+    await loop?.stop();
   });
 
   it('lists a trained project with its versions, their metrics and its learning curve', async () => {
@@ -166,6 +169,53 @@ describe('/ui page in headless Chromium', function () {
     const past = page.locator('#project-41-past-curve');
     await past.locator('.uplot canvas').first().waitFor();
     expect(await past.locator('details.data-table tbody tr').count()).to.equal(40);
+  });
+
+  it('shows the prediction refresh into Label Studio live: version, tasks done of total, errors, then how and when it ended', async () => {
+    // A second backend, connected to a Label Studio stand-in that answers slowly enough to watch.
+    loop = await startLoop({ taskCount: 120, env: { PREDICTION_REFRESH_BATCH: '10' } });
+    await annotateFirst(loop, 8);
+    loop.ls.latencyMs = 100;
+    await loop.ls.startTraining(loop.project); // Label Studio's button
+    await waitFor(async () => (await servedVersion(loop!.server, loop!.project)) !== 'v0000-initial' || undefined, 20_000, 'the new version');
+    await page.goto(`${loop.server.url}/ui`);
+    const section = page.locator(`section[data-project="${loop.project}"]`);
+    const card = section.locator(`[data-refresh="${loop.project}"]`);
+    const running = card.locator('[data-refresh-status="running"]');
+    await running.waitFor({ timeout: 30_000 });
+    const bar = running.locator('progress');
+    await waitFor(async () => Number(await bar.getAttribute('value')) > 0 || undefined, 20_000, 'tasks done');
+    expect(await bar.getAttribute('max')).to.equal('112');
+    expect(await running.locator('.figures').innerText()).to.match(/^\d+ of 112 tasks \(\d+%\) · 0 errors/);
+    expect(await running.innerText()).to.match(/^Running · version v0001-/).and.match(/started .* · phase: writing predictions/);
+    const version = await servedVersion(loop.server, loop.project);
+    expect(await card.getByRole('status').textContent()).to.equal(`Prediction refresh of ${version} started for project ${loop.project}.`);
+    await section.scrollIntoViewIfNeeded();
+    await section.locator('.stack').screenshot({ path: screenshot('ui-refresh.png') });
+
+    const done = card.locator('[data-refresh-status="done"]');
+    await done.waitFor({ timeout: 30_000 });
+    const ledger = (await loop.server.http.get(`/versions?project=${loop.project}`).expect(200)).body.projects[String(loop.project)].prediction_refresh;
+    expect(ledger).to.include({ version, status: 'done', done: 112, errors: 0 });
+    expect(await done.locator('p').first().innerText()).to.equal(`Done · version ${version}`);
+    expect(await done.locator('.figures').innerText()).to.equal('112 of 112 tasks (100%) · 0 errors · 112 written, 0 already there');
+    expect([await done.locator('progress').getAttribute('value'), await done.locator('progress').getAttribute('max')]).to.deep.equal(['112', '112']);
+    expect(await done.locator('time').last().getAttribute('datetime')).to.equal(ledger.finished_at);
+    expect(await card.getByRole('status').textContent()).to.equal(`Prediction refresh of ${version} for project ${loop.project} ended: Done, 112 of 112 tasks, 0 errors.`);
+    // Every unlabelled task in Label Studio got its prediction; the training jobs table lists the training alone.
+    expect(loop.ls.unlabelledTasks(loop.project).every((task) => loop!.ls.predictionsOf(task.id, version).length === 1)).to.equal(true);
+    const recent = section.locator('section', { has: page.getByRole('heading', { name: 'Recent training jobs' }) });
+    expect(await recent.locator('tbody tr').count()).to.equal(1);
+
+    // A refresh that fails says so in words, with Label Studio's reason (and is announced).
+    loop.ls.latencyMs = 0;
+    loop.ls.fault({ path: `/api/projects/${loop.project}/import/predictions`, status: 403 });
+    await loop.server.http.post('/refresh_predictions').send({ project: loop.project }).expect(201);
+    const failed = card.locator('[data-refresh-status="failed"]');
+    await failed.waitFor({ timeout: 15_000 });
+    expect(await failed.locator('p').first().innerText()).to.equal(`Failed · version ${version}`);
+    expect(await failed.locator('.error-text').innerText()).to.match(/^Error: .*HTTP 403/);
+    expect(await card.getByRole('status').textContent()).to.match(new RegExp(`^Prediction refresh of ${version} for project ${loop.project} ended: Failed, `));
   });
 
   it('ran with no console error and no CSP violation, and the CSP really blocks inline script', async () => {

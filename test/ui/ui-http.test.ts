@@ -41,6 +41,7 @@ describe('/ui over HTTP', () => {
     expect(overview.jobs.pending).to.equal(undefined);
     expect(overview.jobs.recent.map((job) => job.id)).to.deep.equal([...jobs].reverse());
     expect(overview.jobs.recent.every((job) => job.state === 'succeeded' && job.history === undefined)).to.equal(true);
+    expect(overview).to.not.have.property('predictionRefresh'); // no Label Studio connected
   });
 
   it('a job keeps its epoch reports in order as history (C2), served by /job_status', async () => {

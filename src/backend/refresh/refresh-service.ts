@@ -6,7 +6,7 @@
  */
 import type { BackendConfig } from '../../config/index.js';
 import type { Logger } from '../../logger.js';
-import type { JobRecord, JsonObject } from '../../types.js';
+import type { JobRecord, PredictionRefreshStatus } from '../../types.js';
 import type { CheckpointStore, KeyValueStore } from '../../store/types.js';
 import { CheckpointError } from '../../errors.js';
 import { LabelStudioClient } from '../../io/label-studio-client.js';
@@ -106,7 +106,7 @@ export class PredictionRefreshService {
   }
 
   /** The project's latest refresh, as /versions shows it. */
-  async status(project: string): Promise<JsonObject | undefined> {
+  async status(project: string): Promise<PredictionRefreshStatus | undefined> {
     const state = await this.#ledger.load(project);
     return state && statusJson(state);
   }

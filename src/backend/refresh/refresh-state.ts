@@ -6,13 +6,13 @@
  * of older versions may delete).
  */
 import os from 'node:os';
-import type { JsonObject, JsonValue } from '../../types.js';
+import type { JsonValue, PredictionRefreshStatus } from '../../types.js';
 import type { KeyValueStore } from '../../store/types.js';
 import { isObject } from '../../util/json.js';
 
 export const REFRESH_STATE_KEY = 'mlbackend.prediction_refresh';
 
-export type RefreshStatus = 'running' | 'interrupted' | 'done' | 'failed' | 'superseded' | 'cancelled';
+export type RefreshStatus = PredictionRefreshStatus['status'];
 
 export interface TaskFailure {
   attempts: number;
@@ -107,8 +107,8 @@ export function isOrphaned(state: RefreshState, staleMs = 120_000): boolean {
   }
 }
 
-/** What /versions shows of a project's refresh. */
-export function statusJson(state: RefreshState): JsonObject {
+/** What /versions (and the /ui page) shows of a project's refresh. */
+export function statusJson(state: RefreshState): PredictionRefreshStatus {
   const failures = Object.entries(state.failures).slice(0, 10).map(([task, f]) => ({ task: Number(task), attempts: f.attempts, error: f.error }));
   return {
     version: state.version,

@@ -1,6 +1,7 @@
 /**
- * The page's entry: polls GET /ui/api/projects (every second while a job runs or waits, every
- * five seconds otherwise, not at all while the tab is hidden) and keeps one view per project.
+ * The page's entry: polls GET /ui/api/projects (every second while a job or a prediction refresh
+ * runs or waits, every five seconds otherwise, not at all while the tab is hidden) and keeps one
+ * view per project.
  * Polling rather than a push stream, so any replica behind a load balancer can answer.
  */
 import { fetchHealth, fetchProjects } from './api.js';
@@ -8,6 +9,7 @@ import { h, replaceChildren } from './dom.js';
 import { formatClock, formatDuration } from './format.js';
 import { JobsView } from './jobs-view.js';
 import { ProjectView } from './project-view.js';
+import { RefreshView } from './refresh-view.js';
 
 const BUSY_MS = 1000;
 const IDLE_MS = 5000;
@@ -84,7 +86,7 @@ function refresh() {
       showProjects(projects);
       connection.classList.remove('error');
       connection.textContent = `Updated at ${formatClock(new Date())}`;
-      schedule(projects.some((p) => JobsView.isBusy(p.jobs)) ? BUSY_MS : IDLE_MS);
+      schedule(projects.some((p) => JobsView.isBusy(p.jobs) || RefreshView.isBusy(p.predictionRefresh)) ? BUSY_MS : IDLE_MS);
     } catch (error) {
       connection.classList.add('error');
       connection.textContent = `Cannot load the projects (${error.message}); retrying every ${RETRY_MS / 1000} s.`;

@@ -1,6 +1,7 @@
 /**
- * One project's section: what it serves, its annotations, start training, its jobs, learning
- * curve, versions (with rollback after a confirmation) and label config (shown as text).
+ * One project's section: what it serves, its annotations, start training, its jobs, its
+ * prediction refresh into Label Studio, learning curve, versions (with rollback after a
+ * confirmation) and label config (shown as text).
  * Parts are rebuilt only when their data changed, so focus and open tables survive polling.
  */
 import { selectVersion, startTraining } from './api.js';
@@ -9,6 +10,7 @@ import { h, idPart, replaceChildren, scroller, table, time } from './dom.js';
 import { compareMetrics, formatDate, formatDuration, formatNumber, isCountMetric, metricLabel, plural } from './format.js';
 import { JobsView } from './jobs-view.js';
 import { LearningCurve } from './learning-curve.js';
+import { RefreshView } from './refresh-view.js';
 
 /** train_output fields worth a column, when any version has them. */
 const SUMMARY_COLUMNS = [
@@ -32,6 +34,7 @@ export class ProjectView {
     this.status = h('p', { class: 'project-status' });
     this.trainButton = h('button', { type: 'button', class: 'primary', 'data-focus-key': 'train', onclick: () => this.#train() }, 'Start training', h('span', { class: 'visually-hidden', text: ` of project ${project}` }));
     this.jobs = new JobsView(project, actions);
+    this.refresh = new RefreshView(project);
     this.curve = new LearningCurve(project);
     this.versionsBox = h('div');
     this.configBox = h('div');
@@ -40,7 +43,7 @@ export class ProjectView {
       { class: 'project', id: base, 'aria-labelledby': `${base}-title`, 'data-project': project },
       h('div', { class: 'project-head' }, h('h2', { id: `${base}-title`, text: `Project ${project}` }), this.trainButton),
       this.status,
-      h('div', { class: 'grid' }, this.jobs.live, this.curve.element),
+      h('div', { class: 'grid' }, h('div', { class: 'stack' }, this.jobs.live, this.refresh.element), this.curve.element),
       h('section', { class: 'card wide', 'aria-labelledby': `${base}-versions` }, h('h3', { id: `${base}-versions`, text: 'Versions' }), this.versionsBox),
       this.jobs.recent,
       h('section', { class: 'card wide', 'aria-labelledby': `${base}-config` }, h('h3', { id: `${base}-config`, text: 'Label config' }), this.configBox),
@@ -58,6 +61,7 @@ export class ProjectView {
       annotations.cancelled ? ` (${formatNumber(annotations.cancelled)} skipped)` : '',
     );
     this.jobs.update(overview.jobs);
+    this.refresh.update(overview.predictionRefresh);
     this.curve.update(overview.versions);
     this.#part('versions', [overview.versions, currentVersion], () => this.#renderVersions(overview.versions));
     this.#part('config', overview.labelConfig, () => this.#renderConfig(overview.labelConfig));
