@@ -26,8 +26,9 @@ export const FIREFOX_MISSING = `no Firefox at ${CANDIDATES.join(' or ')}: instal
 const NOWHERE = 'http://127.0.0.1:9/';
 
 /**
- * Profile prefs on top of puppeteer's (which already turn off updates, health reports, safe
- * browsing lookups, add-on updates and Shield): no background connection at all.
+ * Profile prefs for no background connection at all (checked with strace: no DNS lookup and no
+ * connection but to the test server). Puppeteer's defaults cover some of them; they are listed
+ * here anyway so the guarantee does not rest on those defaults.
  */
 const QUIET_PREFS: Record<string, string | number | boolean> = {
   // Remote settings (blocklists, search config, security state) pull at start-up; the server
