@@ -11,45 +11,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright-core';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
-import { cspViolations, launchBrowser, type TestBrowser } from './browser.js';
-import { HOSTILE_CONFIG, HOSTILE_LABEL, PLAIN_CONFIG, annotate, servedVersion, train } from './projects.js';
+import { launchChromium, type Chromium } from './chromium.js';
+import { cspViolations, focusKey, focusedHas, servingOnPage, tabTo, versionRows } from './page-probes.js';
+import { HOSTILE_CONFIG, HOSTILE_LABEL, servedVersion, trainUiProjects } from './projects.js';
 import { annotateFirst, startLoop, type Loop } from '../refresh/helpers.js';
 
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? fileURLToPath(new URL('../../docs/', import.meta.url)) : fs.mkdtempSync(path.join(os.tmpdir(), 'ui-shots-'));
 const screenshot = (name: string) => path.join(SCREENSHOTS, name);
 
-/** Versions table rows, newest first, as [version, serving cell's visible label]. */
-async function versionRows(section: Locator): Promise<Array<[string, string]>> {
-  const rows = section.locator('table.versions tbody tr');
-  const result: Array<[string, string]> = [];
-  for (let i = 0; i < (await rows.count()); i++) {
-    const cells = rows.nth(i).locator('td');
-    // The serving cell's button also holds text for screen readers ("version … of project …").
-    result.push([(await cells.first().innerText()).trim(), (await cells.nth(1).innerText()).trim().split('\n')[0]!]);
-  }
-  return result;
-}
-
-/** The version the page marks as serving. */
-async function servingOnPage(section: Locator): Promise<string | undefined> {
-  return (await versionRows(section)).find(([, serving]) => serving === 'Serving')?.[0];
-}
-
-const focusKey = (page: Page) => page.evaluate('document.activeElement?.getAttribute("data-focus-key") ?? document.activeElement?.tagName');
-
-/** Presses Tab until the focused element has `key` (at most `limit` presses): proves it is reachable by keyboard. */
-async function tabTo(page: Page, key: string, limit = 120): Promise<void> {
-  for (let i = 0; i < limit; i++) {
-    await page.keyboard.press('Tab');
-    if ((await focusKey(page)) === key) return;
-  }
-  throw new Error(`${key} not reached with ${limit} Tab presses`);
-}
-
 describe('/ui page in headless Chromium', function () {
   this.timeout(90_000);
   let server: TestServer;
-  let browser: TestBrowser;
+  let browser: Chromium;
   let page: Page;
   let project: Locator;
   let versions: string[];
@@ -57,17 +30,9 @@ describe('/ui page in headless Chromium', function () {
 
   before(async () => {
     server = await startTestServer({ env: { TRAIN_EVERY_N_ANNOTATIONS: '0' } });
-    await annotate(server, 41, PLAIN_CONFIG, 6);
-    await server.http.post('/setup').send({ project: '41', extra_params: { epochs: 15 } }).expect(200);
-    await train(server, 41);
-    await annotate(server, 41, PLAIN_CONFIG, 2);
-    await train(server, 41);
-    // Four annotations of one class: the toy cannot train on them, so the page also shows a failed job.
-    await annotate(server, 42, HOSTILE_CONFIG, 4);
-    await train(server, 42);
-    versions = (await server.http.get('/versions?project=41').expect(200)).body.versions;
+    versions = await trainUiProjects(server, { plain: 41, hostile: 42 });
     expect(versions).to.have.length(2);
-    browser = await launchBrowser();
+    browser = await launchChromium();
     page = browser.page;
     await page.goto(`${server.url}/ui`);
     project = page.locator('section[data-project="41"]');
@@ -80,9 +45,9 @@ describe('/ui page in headless Chromium', function () {
 
   it('lists a trained project with its versions, their metrics and its learning curve', async () => {
     await project.getByRole('heading', { name: 'Project 41', exact: true }).waitFor();
-    await waitFor(async () => (await versionRows(project)).length === 2, 10_000, 'two versions');
-    expect(await versionRows(project)).to.deep.equal([[versions[1], 'Serving'], [versions[0], 'Serve']]);
-    expect(await servingOnPage(project)).to.equal(await servedVersion(server, 41));
+    await waitFor(async () => (await versionRows(page, 41)).length === 2, 10_000, 'two versions');
+    expect(await versionRows(page, 41)).to.deep.equal([[versions[1], 'Serving'], [versions[0], 'Serve']]);
+    expect(await servingOnPage(page, 41)).to.equal(await servedVersion(server, 41));
     const headers = await project.locator('table.versions thead th').allInnerTexts();
     expect(headers).to.include.members(['Version', 'Annotations', 'Accuracy', 'Rows', 'Duration']);
     const accuracy = await project.locator('table.versions tbody tr').first().locator('td').nth(headers.indexOf('Accuracy')).innerText();
@@ -113,7 +78,7 @@ describe('/ui page in headless Chromium', function () {
     const dialog = page.getByRole('dialog', { name: `Serve ${versions[0]}?` });
     await dialog.waitFor();
     await dialog.getByRole('button', { name: `Serve ${versions[0]}` }).click();
-    await waitFor(async () => (await servingOnPage(project)) === versions[0], 10_000, 'the page to show the rollback');
+    await waitFor(async () => (await servingOnPage(page, 41)) === versions[0], 10_000, 'the page to show the rollback');
     expect(await servedVersion(server, 41)).to.equal(versions[0]);
   });
 
@@ -125,7 +90,7 @@ describe('/ui page in headless Chromium', function () {
     const dialog = page.locator('#confirm-dialog');
     await dialog.waitFor();
     expect(await focusKey(page)).to.equal('BUTTON');
-    expect(await page.evaluate('document.activeElement.hasAttribute("data-cancel")')).to.equal(true);
+    expect(await focusedHas(page, 'data-cancel')).to.equal(true);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     expect(await focusKey(page)).to.equal(key);
@@ -134,10 +99,10 @@ describe('/ui page in headless Chromium', function () {
     await page.keyboard.press('Enter');
     await dialog.waitFor();
     await page.keyboard.press('Tab');
-    expect(await page.evaluate('document.activeElement.hasAttribute("data-confirm")')).to.equal(true);
+    expect(await focusedHas(page, 'data-confirm')).to.equal(true);
     await page.screenshot({ path: screenshot('ui-rollback-dialog.png') });
     await page.keyboard.press('Enter');
-    await waitFor(async () => (await servingOnPage(project)) === versions[1], 10_000, 'the page to show the keyboard rollback');
+    await waitFor(async () => (await servingOnPage(page, 41)) === versions[1], 10_000, 'the page to show the keyboard rollback');
     expect(await servedVersion(server, 41)).to.equal(versions[1]);
   });
 
@@ -156,8 +121,8 @@ describe('/ui page in headless Chromium', function () {
     await project.screenshot({ path: screenshot('ui-training.png') });
 
     await running.waitFor({ state: 'detached', timeout: 30_000 });
-    await waitFor(async () => (await versionRows(project)).length === 3, 10_000, 'the new version');
-    const [newest] = await versionRows(project);
+    await waitFor(async () => (await versionRows(page, 41)).length === 3, 10_000, 'the new version');
+    const [newest] = await versionRows(page, 41);
     expect(newest?.[1]).to.equal('Serving');
     expect(newest?.[0]).to.equal(await servedVersion(server, 41));
     const recent = project.locator('section', { has: page.getByRole('heading', { name: 'Recent training jobs' }) });

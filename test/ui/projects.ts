@@ -52,6 +52,22 @@ export async function train(server: TestServer, project: number): Promise<string
   return body.job as string;
 }
 
+/**
+ * The projects every /ui browser test starts from: `plain` trained twice (6 then 8 annotations,
+ * so two versions on a learning curve), `hostile` with HOSTILE_CONFIG and four annotations of
+ * one class, which the toy cannot train on (a failed job). Returns `plain`'s versions, oldest first.
+ */
+export async function trainUiProjects(server: TestServer, projects: { plain: number; hostile: number }): Promise<string[]> {
+  await annotate(server, projects.plain, PLAIN_CONFIG, 6);
+  await server.http.post('/setup').send({ project: String(projects.plain), extra_params: { epochs: 15 } }).expect(200);
+  await train(server, projects.plain);
+  await annotate(server, projects.plain, PLAIN_CONFIG, 2);
+  await train(server, projects.plain);
+  await annotate(server, projects.hostile, HOSTILE_CONFIG, 4);
+  await train(server, projects.hostile);
+  return (await server.http.get(`/versions?project=${projects.plain}`).expect(200)).body.versions as string[];
+}
+
 /** The version /setup says the project serves (what Label Studio would see). */
 export async function servedVersion(server: TestServer, project: number): Promise<string> {
   return (await server.http.post('/setup').send({ project: String(project) }).expect(200)).body.model_version as string;

@@ -2,12 +2,14 @@
  * Headless Chromium for the /ui tests: the Debian package (installed by .ci/run), driven by
  * playwright-core, with a fresh profile and without the background connections Chromium makes
  * on its own (this machine's closed network would otherwise fill the logs with failures).
- * Console errors, page errors and CSP violations are collected for the tests to check.
+ * Console errors and warnings and page errors are collected for the tests to check; CSP
+ * violations are recorded in the page (see page-probes.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CSP_RECORDER } from './page-probes.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -22,15 +24,15 @@ const FLAGS = [
   '--disable-sync',
 ];
 
-export interface TestBrowser {
+export interface Chromium {
   context: BrowserContext;
   page: Page;
-  /** Console errors and warnings, uncaught exceptions and CSP violations seen so far. */
+  /** Console errors and warnings and uncaught exceptions seen so far. */
   problems: string[];
   close(): Promise<void>;
 }
 
-export async function launchBrowser(options: { viewport?: { width: number; height: number } } = {}): Promise<TestBrowser> {
+export async function launchChromium(options: { viewport?: { width: number; height: number } } = {}): Promise<Chromium> {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`no Chromium at ${CHROMIUM}: install it (apt-get install -y --no-install-recommends chromium; .ci/run does) or set CHROMIUM_PATH`);
   }
@@ -44,10 +46,7 @@ export async function launchBrowser(options: { viewport?: { width: number; heigh
     timezoneId: 'UTC',
   });
   const problems: string[] = [];
-  // Recorded by the page itself, so violations that never reach the console count too.
-  await context.addInitScript({
-    content: "document.addEventListener('securitypolicyviolation', (e) => (window.__csp ??= []).push(e.violatedDirective + ' ' + e.blockedURI));",
-  });
+  await context.addInitScript({ content: CSP_RECORDER });
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('console', (message) => {
     if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
@@ -62,9 +61,4 @@ export async function launchBrowser(options: { viewport?: { width: number; heigh
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
-}
-
-/** CSP violations the page recorded (see launchBrowser). */
-export function cspViolations(page: Page): Promise<string[]> {
-  return page.evaluate('window.__csp ?? []');
 }
