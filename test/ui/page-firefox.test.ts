@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import type { Page } from 'puppeteer-core';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 import { FIREFOX_MISSING, findFirefox, launchFirefox, type Firefox } from './firefox.js';
-import { cspViolations, focusedHas, servingOnPage, tabTo, versionRows } from './page-probes.js';
+import { cspViolations, focusKey, focusedHas, servingOnPage, tabTo, versionRows } from './page-probes.js';
 import { HOSTILE_CONFIG, HOSTILE_LABEL, servedVersion, trainUiProjects } from './projects.js';
 
 const PLAIN = 51;
@@ -81,6 +81,7 @@ describe('/ui page in headless Firefox', function () {
     await page.keyboard.press('Enter');
     await waitFor(async () => (await servingOnPage(page, PLAIN)) === versions[0] || undefined, 10_000, 'the page to show the rollback');
     expect(await servedVersion(server!, PLAIN)).to.equal(versions[0]);
+    expect(await focusKey(page)).to.equal(key);
     expect(await page.$('#confirm-dialog[open]')).to.equal(null);
   });
 

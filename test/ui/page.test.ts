@@ -104,6 +104,8 @@ describe('/ui page in headless Chromium', function () {
     await page.keyboard.press('Enter');
     await waitFor(async () => (await servingOnPage(page, 41)) === versions[1], 10_000, 'the page to show the keyboard rollback');
     expect(await servedVersion(server, 41)).to.equal(versions[1]);
+    // The button became the "Serving" badge: keyboard focus stays on that row.
+    expect(await focusKey(page)).to.equal(key);
   });
 
   it('starts a training from the page, shows its progress live, and lists the new version when it ends', async () => {

@@ -91,14 +91,18 @@ function padRange(bounded) {
   return range;
 }
 
+/** Tick steps for counts (annotations, epochs): whole numbers only. */
+const WHOLE_STEPS = [1, 2, 5].flatMap((step) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6].map((scale) => step * scale)).sort((a, b) => a - b);
+
 /**
- * A chart in `container`: `spec` = { title, x: { label }, axes: { <scale>: { label, bounded? } },
+ * A chart in `container`: `spec` = { title, x: { label, whole? }, axes: { <scale>: { label, bounded? } },
  * series: [{ label, scale?, hollow?, line?, markerSize? }] }
  * and `data` = [xs, ...ys] (null = no value). Returns { update(data), destroy() }.
  */
 export function lineChart(container, spec, data) {
   const scales = { x: { time: false, range: padRange(false) } };
-  const axes = [{ label: spec.x.label }];
+  /** @type {Array<Record<string, unknown>>} */
+  const axes = [{ label: spec.x.label, ...(spec.x.whole && { incrs: WHOLE_STEPS }) }];
   for (const [index, [scale, { label, bounded }]] of Object.entries(spec.axes).entries()) {
     scales[scale] = { range: padRange(bounded) };
     axes.push({ scale, label, side: index === 0 ? 3 : 1, grid: { show: index === 0 } });

@@ -85,7 +85,7 @@ export class LearningCurve {
       this.chartBox,
       {
         title: `${label} against annotations`,
-        x: { label: 'Annotations trained on' },
+        x: { label: 'Annotations trained on', whole: true },
         axes: { y: { label, bounded: !isLossMetric(metric) } },
         series: [{ label: 'Versions' }, { label: 'Served version', hollow: true, line: false, markerSize: 14 }],
       },

@@ -42,7 +42,7 @@ function chartSpec(title, series) {
   if (series.some((key) => !isLossMetric(key))) axes.score = { label: 'Score', bounded: true };
   return {
     title,
-    x: { label: 'Epoch' },
+    x: { label: 'Epoch', whole: true },
     axes,
     series: series.map((key, i) => ({ label: metricLabel(key), scale: isLossMetric(key) ? 'loss' : 'score', hollow: i % 2 === 1 })),
   };

@@ -104,7 +104,8 @@ export class ProjectView {
   }
 
   #servingCell(v) {
-    if (v.current) return h('strong', { class: 'badge', text: 'Serving' });
+    // Same focus key as the Serve button it replaces: a keyboard rollback leaves focus on this row.
+    if (v.current) return h('strong', { class: 'badge', tabindex: '-1', 'data-focus-key': `serve:${v.version}`, text: 'Serving' });
     if (v.corrupt) return h('span', { class: 'corrupt', text: `Corrupt: ${v.corrupt}` });
     return h(
       'button',
@@ -115,13 +116,16 @@ export class ProjectView {
   }
 
   async #rollback(version, button) {
+    // aria-disabled, not disabled: a disabled button loses keyboard focus, which then could not
+    // follow the row to its "Serving" badge.
+    if (button.getAttribute('aria-disabled') === 'true') return;
     const confirmed = await confirmAction({
       title: `Serve ${version}?`,
       text: `Project ${this.project} will predict with version ${version} from now on, and Label Studio will see it as the model version. You can switch back at any time.`,
       confirmLabel: `Serve ${version}`,
     });
     if (!confirmed) return;
-    button.disabled = true;
+    button.setAttribute('aria-disabled', 'true');
     try {
       await selectVersion(this.project, version);
       this.actions.announce(`Project ${this.project} now serves ${version}.`);
@@ -129,7 +133,7 @@ export class ProjectView {
     } catch (error) {
       this.actions.alert(`Could not serve ${version} for project ${this.project}: ${error.message}`);
     } finally {
-      if (button.isConnected) button.disabled = false;
+      if (button.isConnected) button.removeAttribute('aria-disabled');
     }
   }
 
